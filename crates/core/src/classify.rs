@@ -232,3 +232,38 @@ mod tests {
         assert!(classify(&base(), &custom).partner_non_mfa);
     }
 }
+
+/// A classified sign-in as the store keeps it: the compact fact row plus what the
+/// non-MFA principal record needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFact {
+    pub tenant_id: String,
+    pub id: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub user_id: Option<String>,
+    pub user_principal_name: Option<String>,
+    pub app_id: Option<String>,
+    pub app_display_name: Option<String>,
+    pub facts: SignInFacts,
+}
+
+impl SignInFact {
+    pub fn from_event(ev: SignInEvent, cfg: &ClassifyConfig) -> SignInFact {
+        let facts = classify(&ev, cfg);
+        SignInFact {
+            tenant_id: ev.tenant_id,
+            id: ev.id,
+            created: ev.created,
+            user_id: ev.user_id,
+            user_principal_name: ev.user_principal_name,
+            app_id: ev.app_id,
+            app_display_name: ev.app_display_name,
+            facts,
+        }
+    }
+
+    /// Flags packed for storage: bit 0 = MFA satisfied, bit 1 = partner non-MFA sign-in.
+    pub fn flags(&self) -> u8 {
+        (self.facts.mfa_satisfied as u8) | ((self.facts.partner_non_mfa as u8) << 1)
+    }
+}

@@ -8,6 +8,7 @@ pub mod metric;
 pub mod odata;
 pub mod principal;
 pub mod records;
+pub mod registration;
 pub mod series;
 pub mod signin;
 pub mod synth;
