@@ -1,1 +1,133 @@
-//! x
+//! The mfalens HTTP service: routers per API family (Graph beta, Partner Center, ingest),
+//! token verification and the permission table, one error mapping per family.
+//! `serve()` takes a bound listener and a shutdown future, so tests bind port 0.
+
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod graph;
+pub mod health;
+pub mod ingest;
+pub mod partner;
+
+use auth::Verifier;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use clock::Clock;
+use mfalens_core::classify::ClassifyConfig;
+use mfalens_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What a Partner Center call with a non-MFA App+User token gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MfaEnforcement {
+    /// Record the principal, then answer 401 (900421), as Partner Center does today.
+    #[default]
+    Enforce,
+    /// Record the principal and serve the call.
+    Report,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The external base URL (e.g. `https://mfalens.example.com`) used in `@odata.context`
+    /// and `@odata.nextLink`; when unset, taken from the request's Host header.
+    pub public_base_url: Option<String>,
+    /// Largest accepted request body (after decompression), in bytes.
+    pub max_body_bytes: usize,
+    pub partner_mfa: MfaEnforcement,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            public_base_url: None,
+            max_body_bytes: 64 * 1024 * 1024,
+            partner_mfa: MfaEnforcement::Enforce,
+        }
+    }
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    verifier: Arc<Verifier>,
+    clock: Arc<dyn Clock>,
+    config: ServerConfig,
+    classify: ClassifyConfig,
+}
+
+/// Everything a handler may reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        verifier: Arc<Verifier>,
+        clock: Arc<dyn Clock>,
+        config: ServerConfig,
+        classify: ClassifyConfig,
+    ) -> Self {
+        AppState(Arc::new(Inner {
+            store,
+            verifier,
+            clock,
+            config,
+            classify,
+        }))
+    }
+    pub fn store(&self) -> &dyn Store {
+        self.0.store.as_ref()
+    }
+    pub fn store_arc(&self) -> Arc<dyn Store> {
+        self.0.store.clone()
+    }
+    pub fn verifier(&self) -> &Verifier {
+        &self.0.verifier
+    }
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now()
+    }
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+    pub fn classify(&self) -> &ClassifyConfig {
+        &self.0.classify
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    use axum::middleware::from_fn_with_state;
+    Router::new()
+        .merge(graph::routes().layer(from_fn_with_state(state.clone(), context::graph)))
+        .merge(partner::routes().layer(from_fn_with_state(state.clone(), context::partner)))
+        .merge(ingest::routes().layer(from_fn_with_state(state.clone(), context::own)))
+        .merge(health::routes())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_else(|| "unmatched".into());
+                    tracing::info_span!("request", method = %req.method(), route, tenant = tracing::field::Empty)
+                },
+            ),
+        )
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

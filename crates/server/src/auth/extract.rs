@@ -1,0 +1,54 @@
+//! Auth as extractors: a handler that asks for `GraphCaller`, `PartnerCaller` or
+//! `IngestCaller` only runs with a verified token of that API family's audience, and fails in
+//! that family's envelope otherwise.
+
+use super::principal::Principal;
+use super::verify::{AuthError, Family};
+use crate::AppState;
+use crate::error::{GraphError, OwnError};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::header::AUTHORIZATION;
+
+/// The bearer token of a request, or why there is none.
+pub fn bearer(parts: &Parts) -> Result<&str, AuthError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Err(AuthError::Missing);
+    };
+    let value = value.to_str().map_err(|_| AuthError::NotBearer)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::NotBearer)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::NotBearer);
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    Ok(token)
+}
+
+/// Verifies the request's token for `family` at the state's clock.
+pub fn verify(parts: &Parts, st: &AppState, family: Family) -> Result<Principal, AuthError> {
+    let token = bearer(parts)?;
+    let p = st.verifier().verify(token, family, st.now().timestamp())?;
+    tracing::Span::current().record("tenant", p.tenant_id.as_str());
+    Ok(p)
+}
+
+pub struct GraphCaller(pub Principal);
+
+impl FromRequestParts<AppState> for GraphCaller {
+    type Rejection = GraphError;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, GraphError> {
+        Ok(GraphCaller(verify(parts, st, Family::Graph)?))
+    }
+}
+
+pub struct IngestCaller(pub Principal);
+
+impl FromRequestParts<AppState> for IngestCaller {
+    type Rejection = OwnError;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, OwnError> {
+        Ok(IngestCaller(verify(parts, st, Family::Ingest)?))
+    }
+}
