@@ -10,9 +10,15 @@ use std::collections::HashSet;
 
 /// Entra (AADSTS) codes that mean the MFA step itself failed or was abandoned.
 pub const MFA_FAILURE_CODES: &[(i64, &str)] = &[
-    (500121, "Authentication failed during strong authentication request"),
+    (
+        500121,
+        "Authentication failed during strong authentication request",
+    ),
     (50088, "Limit on telecom MFA calls reached"),
-    (50158, "External security challenge (e.g. third-party MFA) not satisfied"),
+    (
+        50158,
+        "External security challenge (e.g. third-party MFA) not satisfied",
+    ),
     (500122, "Strong authentication request was denied"),
 ];
 
@@ -21,8 +27,14 @@ pub const CA_BLOCKED_CODE: i64 = 53003;
 
 /// Application ids whose sign-ins are Partner Center sign-ins by default.
 pub const DEFAULT_PARTNER_APP_IDS: &[(&str, &str)] = &[
-    ("fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd", "Microsoft Partner Center API"),
-    ("4990cffe-04e8-4e8b-808a-1175604b879f", "Microsoft Partner Center portal"),
+    (
+        "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+        "Microsoft Partner Center API",
+    ),
+    (
+        "4990cffe-04e8-4e8b-808a-1175604b879f",
+        "Microsoft Partner Center portal",
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -99,7 +111,10 @@ pub fn classify(ev: &SignInEvent, cfg: &ClassifyConfig) -> SignInFacts {
     }
 
     let partner_app = ev.app_id.as_deref().is_some_and(|a| cfg.is_partner_app(a))
-        || ev.resource_id.as_deref().is_some_and(|r| cfg.is_partner_app(r));
+        || ev
+            .resource_id
+            .as_deref()
+            .is_some_and(|r| cfg.is_partner_app(r));
     let partner_non_mfa = success && partner_app && !mfa_satisfied && ev.user_id.is_some();
 
     SignInFacts {
@@ -138,7 +153,10 @@ mod tests {
     }
 
     fn metrics(ev: &SignInEvent) -> Vec<Metric> {
-        classify(ev, &ClassifyConfig::default()).metrics.iter().collect()
+        classify(ev, &ClassifyConfig::default())
+            .metrics
+            .iter()
+            .collect()
     }
 
     #[test]
@@ -154,10 +172,19 @@ mod tests {
     fn mfa_failure_by_failed_second_factor_step() {
         let mut ev = base();
         ev.error_code = 50074;
-        assert!(metrics(&ev).is_empty(), "an interrupt alone is not an MFA failure");
+        assert!(
+            metrics(&ev).is_empty(),
+            "an interrupt alone is not an MFA failure"
+        );
         ev.steps = vec![
-            AuthStep { kind: StepKind::Primary, succeeded: true },
-            AuthStep { kind: StepKind::MultiFactor, succeeded: false },
+            AuthStep {
+                kind: StepKind::Primary,
+                succeeded: true,
+            },
+            AuthStep {
+                kind: StepKind::MultiFactor,
+                succeeded: false,
+            },
         ];
         assert_eq!(metrics(&ev), vec![Metric::MfaSignInFailure]);
     }
@@ -167,7 +194,10 @@ mod tests {
         let mut ev = base();
         ev.error_code = 50140;
         ev.authentication_requirement = AuthenticationRequirement::MultiFactorAuthentication;
-        ev.steps = vec![AuthStep { kind: StepKind::MultiFactor, succeeded: true }];
+        ev.steps = vec![AuthStep {
+            kind: StepKind::MultiFactor,
+            succeeded: true,
+        }];
         assert!(metrics(&ev).is_empty());
         assert!(!classify(&ev, &ClassifyConfig::default()).mfa_satisfied);
     }
@@ -217,13 +247,22 @@ mod tests {
         let mut ev = base();
         ev.app_id = Some(DEFAULT_PARTNER_APP_IDS[1].0.to_uppercase());
         assert!(classify(&ev, &cfg).partner_non_mfa);
-        ev.steps = vec![AuthStep { kind: StepKind::MultiFactor, succeeded: true }];
+        ev.steps = vec![AuthStep {
+            kind: StepKind::MultiFactor,
+            succeeded: true,
+        }];
         assert!(!classify(&ev, &cfg).partner_non_mfa, "MFA step passed");
         let mut ev = base();
         ev.resource_id = Some(DEFAULT_PARTNER_APP_IDS[0].0.into());
-        assert!(classify(&ev, &cfg).partner_non_mfa, "partner API as the resource");
+        assert!(
+            classify(&ev, &cfg).partner_non_mfa,
+            "partner API as the resource"
+        );
         ev.error_code = 50126;
-        assert!(!classify(&ev, &cfg).partner_non_mfa, "a failed sign-in is no sign-in");
+        assert!(
+            !classify(&ev, &cfg).partner_non_mfa,
+            "a failed sign-in is no sign-in"
+        );
         let mut ev = base();
         ev.app_id = Some(DEFAULT_PARTNER_APP_IDS[1].0.into());
         ev.user_id = None;

@@ -189,9 +189,11 @@ impl DirectoryUser {
             None => PerUserMfaState::Disabled,
         };
         let passwordless = raw.is_passwordless_capable.unwrap_or_else(|| {
-            methods
-                .iter()
-                .any(|m| PASSWORDLESS_METHODS.iter().any(|p| p.eq_ignore_ascii_case(m)))
+            methods.iter().any(|m| {
+                PASSWORDLESS_METHODS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(m))
+            })
         });
         Ok(DirectoryUser {
             tenant_id: tenant_id.trim().to_ascii_lowercase(),
@@ -374,21 +376,40 @@ mod tests {
         assert_eq!(u.id, "abc");
         assert_eq!(u.tenant_id, "t");
         assert!(u.is_passwordless_capable && u.is_mfa_capable && u.account_enabled);
-        assert_eq!(u.default_mfa_method, DefaultMfaMethodType::MicrosoftAuthenticatorPush);
-        assert_eq!(u.per_user_mfa_state, PerUserMfaState::Enforced, "enabled + registered");
+        assert_eq!(
+            u.default_mfa_method,
+            DefaultMfaMethodType::MicrosoftAuthenticatorPush
+        );
+        assert_eq!(
+            u.per_user_mfa_state,
+            PerUserMfaState::Enforced,
+            "enabled + registered"
+        );
         assert_eq!(u.last_updated, now());
     }
 
     #[test]
     fn bad_directory_records_say_why() {
         let e = |j: &str| DirectoryUser::from_json(j.as_bytes(), Some("t"), now()).unwrap_err();
-        assert_eq!(e(r#"{"userPrincipalName":"a@x"}"#), RecordError::Missing("id"));
-        assert_eq!(e(r#"{"id":"a"}"#), RecordError::Missing("userPrincipalName"));
+        assert_eq!(
+            e(r#"{"userPrincipalName":"a@x"}"#),
+            RecordError::Missing("id")
+        );
+        assert_eq!(
+            e(r#"{"id":"a"}"#),
+            RecordError::Missing("userPrincipalName")
+        );
         assert!(matches!(
             e(r#"{"id":"a","userPrincipalName":"a@x","perUserMfaState":"on"}"#),
-            RecordError::UnknownEnum { field: "perUserMfaState", .. }
+            RecordError::UnknownEnum {
+                field: "perUserMfaState",
+                ..
+            }
         ));
-        assert!(matches!(e(r#"{"id":"a","userPrincipalName":"a@x","isAdmin":"yes"}"#), RecordError::Syntax(_)));
+        assert!(matches!(
+            e(r#"{"id":"a","userPrincipalName":"a@x","isAdmin":"yes"}"#),
+            RecordError::Syntax(_)
+        ));
     }
 
     #[test]
@@ -410,18 +431,28 @@ mod tests {
             Some(Some(UserDefaultAuthenticationMethodType::Sms))
         );
         assert_eq!(p.is_system_preferred_authentication_method_enabled, None);
-        assert_eq!(parse_sign_in_preferences_patch(b"  "), Err(PatchError::Empty));
-        assert!(matches!(parse_sign_in_preferences_patch(b"[1]"), Err(PatchError::NotAnObject)));
+        assert_eq!(
+            parse_sign_in_preferences_patch(b"  "),
+            Err(PatchError::Empty)
+        );
+        assert!(matches!(
+            parse_sign_in_preferences_patch(b"[1]"),
+            Err(PatchError::NotAnObject)
+        ));
         assert!(matches!(
             parse_sign_in_preferences_patch(br#"{"colour":"red"}"#),
             Err(PatchError::UnknownProperty(p, _)) if p == "colour"
         ));
         assert!(matches!(
-            parse_sign_in_preferences_patch(br#"{"isSystemPreferredAuthenticationMethodEnabled":"true"}"#),
+            parse_sign_in_preferences_patch(
+                br#"{"isSystemPreferredAuthenticationMethodEnabled":"true"}"#
+            ),
             Err(PatchError::WrongType { .. })
         ));
         assert!(matches!(
-            parse_sign_in_preferences_patch(br#"{"userPreferredMethodForSecondaryAuthentication":"pigeon"}"#),
+            parse_sign_in_preferences_patch(
+                br#"{"userPreferredMethodForSecondaryAuthentication":"pigeon"}"#
+            ),
             Err(PatchError::BadEnum(_))
         ));
     }

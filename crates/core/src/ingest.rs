@@ -115,17 +115,31 @@ mod tests {
             default_tenant: Some("a".into()),
             allowed: Some(vec!["a".into()]),
         };
-        let pos = Position { line: 3, index: None };
+        let pos = Position {
+            line: 3,
+            index: None,
+        };
         let cfg = ClassifyConfig::default();
         let ok = br#"{"id":"1","createdDateTime":"2026-11-22T00:00:00Z"}"#;
-        assert_eq!(parse_signin(pos, Ok(ok), &scope, &cfg, now).unwrap().tenant_id, "a");
+        assert_eq!(
+            parse_signin(pos, Ok(ok), &scope, &cfg, now)
+                .unwrap()
+                .tenant_id,
+            "a"
+        );
         let foreign = br#"{"id":"1","createdDateTime":"2026-11-22T00:00:00Z","homeTenantId":"B"}"#;
         let r = parse_signin(pos, Ok(foreign), &scope, &cfg, now).unwrap_err();
         assert!(r.reason.contains("tenant b"), "{r}");
         assert_eq!(r.to_string().split(':').next(), Some("line 3"));
         let future = br#"{"id":"1","createdDateTime":"2026-11-25T00:00:00Z"}"#;
-        assert!(parse_signin(pos, Ok(future), &scope, &cfg, now).unwrap_err().reason.contains("future"));
-        let bad = parse_signin(pos, Err("expected a JSON object".into()), &scope, &cfg, now).unwrap_err();
+        assert!(
+            parse_signin(pos, Ok(future), &scope, &cfg, now)
+                .unwrap_err()
+                .reason
+                .contains("future")
+        );
+        let bad =
+            parse_signin(pos, Err("expected a JSON object".into()), &scope, &cfg, now).unwrap_err();
         assert_eq!(bad.reason, "expected a JSON object");
     }
 }

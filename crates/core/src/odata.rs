@@ -18,7 +18,9 @@ pub enum ODataError {
     MissingParameter(String),
     #[error("parameter alias '{0}' has no value in the query string")]
     UnboundAlias(String),
-    #[error("'{value}' is not a valid Edm.DateTimeOffset literal for '{param}' (expected e.g. 2026-11-01T00:00:00Z)")]
+    #[error(
+        "'{value}' is not a valid Edm.DateTimeOffset literal for '{param}' (expected e.g. 2026-11-01T00:00:00Z)"
+    )]
     BadDateTimeOffset { param: String, value: String },
     #[error("'{value}' is not a valid Edm.Int32 literal for '{param}'")]
     BadInt32 { param: String, value: String },
@@ -31,7 +33,9 @@ pub fn percent_decode_strict(s: &str) -> Result<String, ODataError> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(v) if hex.is_some_and(|h| h.bytes().all(|c| c.is_ascii_hexdigit())) => {
                     out.push(v);
@@ -83,7 +87,8 @@ pub fn parse_function_call(
         query
             .iter()
             .find(|(k, _)| {
-                k.eq_ignore_ascii_case(alias) || k.trim_start_matches('@').eq_ignore_ascii_case(bare)
+                k.eq_ignore_ascii_case(alias)
+                    || k.trim_start_matches('@').eq_ignore_ascii_case(bare)
             })
             .map(|(_, v)| v.clone())
     };
@@ -145,7 +150,9 @@ impl FunctionCall {
         match self.params.get(name).map(String::as_str) {
             Some(v) if v.starts_with(ALIAS_UNBOUND) => {
                 if required {
-                    Err(ODataError::UnboundAlias(v[ALIAS_UNBOUND.len()..].to_string()))
+                    Err(ODataError::UnboundAlias(
+                        v[ALIAS_UNBOUND.len()..].to_string(),
+                    ))
                 } else {
                     Ok(None)
                 }
@@ -179,7 +186,9 @@ impl FunctionCall {
 
 /// An `Edm.DateTimeOffset` literal: RFC 3339 with a zone (`Z` or an offset), unquoted.
 pub fn parse_datetime_offset(v: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v).ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(v)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -201,7 +210,10 @@ mod tests {
     fn the_documented_form() {
         let c = call("getMetricsForMfaSignInFailure(inclusiveIntervalStartDateTime=2023-01-01T00:00:00Z,exclusiveIntervalEndDateTime=2023-01-01T00:20:00Z,aggregationIntervalInMinutes=10)", None).unwrap();
         assert_eq!(c.name, "getMetricsForMfaSignInFailure");
-        assert_eq!(c.required_datetime(P[0]).unwrap(), parse_datetime("2023-01-01T00:00:00Z").unwrap());
+        assert_eq!(
+            c.required_datetime(P[0]).unwrap(),
+            parse_datetime("2023-01-01T00:00:00Z").unwrap()
+        );
         assert_eq!(c.optional_int32(P[2]).unwrap(), Some(10));
     }
 
@@ -213,8 +225,15 @@ mod tests {
         let c = call(seg, Some("%40aggregationIntervalInMinutes=30")).unwrap();
         assert_eq!(c.optional_int32(P[2]).unwrap(), Some(30));
         let c = call(seg, None).unwrap();
-        assert_eq!(c.optional_int32(P[2]).unwrap(), None, "unbound optional alias = default");
-        assert_eq!(c.required_datetime(P[1]).unwrap(), parse_datetime("2026-11-01T01:00:00Z").unwrap());
+        assert_eq!(
+            c.optional_int32(P[2]).unwrap(),
+            None,
+            "unbound optional alias = default"
+        );
+        assert_eq!(
+            c.required_datetime(P[1]).unwrap(),
+            parse_datetime("2026-11-01T01:00:00Z").unwrap()
+        );
     }
 
     #[test]
@@ -227,18 +246,48 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        assert_eq!(call("f(colour=1)", None).unwrap_err(), ODataError::UnknownParameter("colour".into()));
-        assert!(matches!(call("f(aggregationIntervalInMinutes=1,aggregationIntervalInMinutes=2)", None), Err(ODataError::DuplicateParameter(_))));
-        assert!(matches!(call("f(inclusiveIntervalStartDateTime=2026-11-01T00%3", None), Err(ODataError::PercentEncoding(_))));
-        assert!(matches!(call("f(inclusiveIntervalStartDateTime=x", None), Err(ODataError::NotAFunctionCall(_))));
+        assert_eq!(
+            call("f(colour=1)", None).unwrap_err(),
+            ODataError::UnknownParameter("colour".into())
+        );
+        assert!(matches!(
+            call(
+                "f(aggregationIntervalInMinutes=1,aggregationIntervalInMinutes=2)",
+                None
+            ),
+            Err(ODataError::DuplicateParameter(_))
+        ));
+        assert!(matches!(
+            call("f(inclusiveIntervalStartDateTime=2026-11-01T00%3", None),
+            Err(ODataError::PercentEncoding(_))
+        ));
+        assert!(matches!(
+            call("f(inclusiveIntervalStartDateTime=x", None),
+            Err(ODataError::NotAFunctionCall(_))
+        ));
         let c = call("f(inclusiveIntervalStartDateTime='2026-11-01T00:00:00Z',aggregationIntervalInMinutes=ten)", None).unwrap();
-        assert!(matches!(c.required_datetime(P[0]), Err(ODataError::BadDateTimeOffset { .. })));
-        assert!(matches!(c.required_datetime(P[1]), Err(ODataError::MissingParameter(_))));
-        assert!(matches!(c.optional_int32(P[2]), Err(ODataError::BadInt32 { .. })));
+        assert!(matches!(
+            c.required_datetime(P[0]),
+            Err(ODataError::BadDateTimeOffset { .. })
+        ));
+        assert!(matches!(
+            c.required_datetime(P[1]),
+            Err(ODataError::MissingParameter(_))
+        ));
+        assert!(matches!(
+            c.optional_int32(P[2]),
+            Err(ODataError::BadInt32 { .. })
+        ));
         let c = call("f(inclusiveIntervalStartDateTime=@s)", None).unwrap();
-        assert_eq!(c.required_datetime(P[0]), Err(ODataError::UnboundAlias("@s".into())));
+        assert_eq!(
+            c.required_datetime(P[0]),
+            Err(ODataError::UnboundAlias("@s".into()))
+        );
         assert!(percent_decode_strict("%zz").is_err());
         assert!(percent_decode_strict("%ff").is_err(), "not UTF-8");
-        assert_eq!(percent_decode_strict("alice%40contoso.com").unwrap(), "alice@contoso.com");
+        assert_eq!(
+            percent_decode_strict("alice%40contoso.com").unwrap(),
+            "alice@contoso.com"
+        );
     }
 }

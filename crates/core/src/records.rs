@@ -257,7 +257,10 @@ fn is_blank(b: &[u8]) -> bool {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     let end = b
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
@@ -293,7 +296,10 @@ mod tests {
         assert_eq!(items.len(), 4);
         assert!(items[3].1.starts_with("ERR expected a JSON object"));
         assert_eq!(items[0].0.line, 1);
-        assert_eq!(items[1].1, "{\"id\":", "handed on raw; the record parser reports it");
+        assert_eq!(
+            items[1].1, "{\"id\":",
+            "handed on raw; the record parser reports it"
+        );
         assert_eq!(items[1].0.line, 3);
         assert_eq!(items[2].0.line, 4);
     }
@@ -310,11 +316,18 @@ mod tests {
 
     #[test]
     fn one_line_pages_and_azure_records_expand() {
-        let input = "{\"value\":[{\"id\":\"a\"},{\"id\":\"b\"}]}\n{\"records\":[{\"properties\":{}}]}\n";
+        let input =
+            "{\"value\":[{\"id\":\"a\"},{\"id\":\"b\"}]}\n{\"records\":[{\"properties\":{}}]}\n";
         let (items, r) = collect(input);
         assert!(r.is_ok());
         assert_eq!(items.len(), 3);
-        assert_eq!(items[2].0, Position { line: 2, index: Some(0) });
+        assert_eq!(
+            items[2].0,
+            Position {
+                line: 2,
+                index: Some(0)
+            }
+        );
     }
 
     #[test]
@@ -323,7 +336,10 @@ mod tests {
         assert!(r.is_ok());
         assert_eq!(items.len(), 2);
         let (_, r) = collect("{\n \"value\": [ {\"id\": \"a\"}, {\"id\" ]\n}");
-        assert!(matches!(r, Err(ReadError::Document { line: 2, .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(ReadError::Document { line: 2, .. })),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -14,9 +14,7 @@ pub const MAX_WINDOW_DAYS: i64 = RETENTION_DAYS + 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeriesError {
-    #[error(
-        "aggregationIntervalInMinutes must be one of 5, 10, 15 or 30; {0} is not allowed"
-    )]
+    #[error("aggregationIntervalInMinutes must be one of 5, 10, 15 or 30; {0} is not allowed")]
     Interval(i64),
     #[error(
         "inclusiveIntervalStartDateTime {start} is more than {RETENTION_DAYS} days in the past; the earliest allowed start is {earliest}"
@@ -89,7 +87,11 @@ impl Window {
 
     /// What to read from the store for this window.
     pub fn plan(&self) -> Plan {
-        let (s, e, step) = (to_nanos(self.start), to_nanos(self.end), self.interval_nanos());
+        let (s, e, step) = (
+            to_nanos(self.start),
+            to_nanos(self.end),
+            self.interval_nanos(),
+        );
         // Boundaries that fall inside a minute split it: that minute is read raw.
         let mut raw_minutes = BTreeSet::new();
         let mut b = s;
@@ -120,7 +122,11 @@ impl Window {
 
     /// Builds the dense series from per-minute rollups and raw event times.
     pub fn assemble(&self, plan: &Plan, rollups: &[(i64, u64)], raw_times: &[i64]) -> Vec<Point> {
-        let (s, e, step) = (to_nanos(self.start), to_nanos(self.end), self.interval_nanos());
+        let (s, e, step) = (
+            to_nanos(self.start),
+            to_nanos(self.end),
+            self.interval_nanos(),
+        );
         let mut counts = vec![0u64; self.len()];
         for &(minute, n) in rollups {
             let lo = minute * NANOS_PER_MINUTE;
@@ -170,7 +176,9 @@ pub fn count_directly(w: &Window, event_times: &[DateTime<Utc>]) -> Vec<u64> {
             *m.entry(k).or_insert(0u64) += 1;
         }
     }
-    (0..w.len() as i64).map(|k| m.get(&k).copied().unwrap_or(0)).collect()
+    (0..w.len() as i64)
+        .map(|k| m.get(&k).copied().unwrap_or(0))
+        .collect()
 }
 
 #[cfg(test)]
@@ -203,15 +211,28 @@ mod tests {
             .map(|e| to_nanos(*e))
             .filter(|n| plan.raw_ranges.iter().any(|(lo, hi)| n >= lo && n < hi))
             .collect();
-        w.assemble(&plan, &rollups, &raw).iter().map(|p| p.value).collect()
+        w.assemble(&plan, &rollups, &raw)
+            .iter()
+            .map(|p| p.value)
+            .collect()
     }
 
     #[test]
     fn the_documented_example_gives_two_intervals() {
-        let w = Window::new(t("2026-11-20T00:00:00Z"), t("2026-11-20T00:20:00Z"), Some(10), now())
-            .unwrap();
+        let w = Window::new(
+            t("2026-11-20T00:00:00Z"),
+            t("2026-11-20T00:20:00Z"),
+            Some(10),
+            now(),
+        )
+        .unwrap();
         assert_eq!(w.len(), 2);
-        let ev = [t("2026-11-20T00:00:00Z"), t("2026-11-20T00:09:59.999Z"), t("2026-11-20T00:10:00Z"), t("2026-11-20T00:20:00Z")];
+        let ev = [
+            t("2026-11-20T00:00:00Z"),
+            t("2026-11-20T00:09:59.999Z"),
+            t("2026-11-20T00:10:00Z"),
+            t("2026-11-20T00:20:00Z"),
+        ];
         assert_eq!(via_plan(&w, &ev), vec![2, 1]);
         let pts = w.assemble(&w.plan(), &[], &[]);
         assert_eq!(pts[1].interval_start, t("2026-11-20T00:10:00Z"));
@@ -219,29 +240,63 @@ mod tests {
 
     #[test]
     fn unaligned_edges_are_exact() {
-        let w = Window::new(t("2026-11-20T00:00:30Z"), t("2026-11-20T00:31:10Z"), Some(5), now())
-            .unwrap();
+        let w = Window::new(
+            t("2026-11-20T00:00:30Z"),
+            t("2026-11-20T00:31:10Z"),
+            Some(5),
+            now(),
+        )
+        .unwrap();
         assert_eq!(w.len(), 7, "the last interval is shorter");
         let ev: Vec<_> = (0..2000)
             .map(|i| t("2026-11-19T23:59:00Z") + Duration::milliseconds(i * 1003))
             .collect();
         assert_eq!(via_plan(&w, &ev), count_directly(&w, &ev));
         assert!(!w.plan().raw_ranges.is_empty());
-        let aligned = Window::new(t("2026-11-20T00:00:00Z"), t("2026-11-21T00:00:00Z"), None, now()).unwrap();
-        assert!(aligned.plan().raw_ranges.is_empty(), "aligned windows read rollups only");
+        let aligned = Window::new(
+            t("2026-11-20T00:00:00Z"),
+            t("2026-11-21T00:00:00Z"),
+            None,
+            now(),
+        )
+        .unwrap();
+        assert!(
+            aligned.plan().raw_ranges.is_empty(),
+            "aligned windows read rollups only"
+        );
         assert_eq!(aligned.len(), 96);
     }
 
     #[test]
     fn validation_names_the_problem() {
         let start = t("2026-11-20T00:00:00Z");
-        assert_eq!(Window::new(start, start + Duration::hours(1), Some(7), now()), Err(SeriesError::Interval(7)));
-        assert!(matches!(Window::new(start, start, None, now()), Err(SeriesError::EndNotAfterStart { .. })));
+        assert_eq!(
+            Window::new(start, start + Duration::hours(1), Some(7), now()),
+            Err(SeriesError::Interval(7))
+        );
+        assert!(matches!(
+            Window::new(start, start, None, now()),
+            Err(SeriesError::EndNotAfterStart { .. })
+        ));
         let old = now() - Duration::days(30) - Duration::seconds(1);
-        assert!(matches!(Window::new(old, now(), None, now()), Err(SeriesError::StartTooOld { .. })));
+        assert!(matches!(
+            Window::new(old, now(), None, now()),
+            Err(SeriesError::StartTooOld { .. })
+        ));
         let edge = now() - Duration::days(30);
-        assert!(Window::new(edge, now(), None, now()).is_ok(), "exactly 30 days back is allowed");
-        assert_eq!(Window::new(start, start + Duration::days(40), None, now()), Err(SeriesError::WindowTooLong));
-        assert_eq!(Window::new(start, start + Duration::hours(1), None, now()).unwrap().interval_minutes, 15);
+        assert!(
+            Window::new(edge, now(), None, now()).is_ok(),
+            "exactly 30 days back is allowed"
+        );
+        assert_eq!(
+            Window::new(start, start + Duration::days(40), None, now()),
+            Err(SeriesError::WindowTooLong)
+        );
+        assert_eq!(
+            Window::new(start, start + Duration::hours(1), None, now())
+                .unwrap()
+                .interval_minutes,
+            15
+        );
     }
 }

@@ -111,7 +111,10 @@ pub enum RecordError {
 
 impl SignInEvent {
     /// Parses one record. `default_tenant` is used when the record names no tenant.
-    pub fn from_json(json: &[u8], default_tenant: Option<&str>) -> Result<SignInEvent, RecordError> {
+    pub fn from_json(
+        json: &[u8],
+        default_tenant: Option<&str>,
+    ) -> Result<SignInEvent, RecordError> {
         let raw: RawSignIn<'_> =
             serde_json::from_slice(json).map_err(|e| RecordError::Syntax(e.to_string()))?;
         raw.normalise(default_tenant)
@@ -280,7 +283,9 @@ fn parse_requirement(v: Option<&str>) -> Result<AuthenticationRequirement, Recor
         None | Some("singlefactorauthentication") => {
             Ok(AuthenticationRequirement::SingleFactorAuthentication)
         }
-        Some("multifactorauthentication") => Ok(AuthenticationRequirement::MultiFactorAuthentication),
+        Some("multifactorauthentication") => {
+            Ok(AuthenticationRequirement::MultiFactorAuthentication)
+        }
         Some(_) => Err(RecordError::UnknownEnum {
             field: "authenticationRequirement",
             value: v.unwrap_or_default().to_string(),
@@ -473,28 +478,48 @@ mod tests {
         assert_eq!(ev.error_code, 500121);
         assert_eq!(ev.failure_reason.as_deref(), Some("denied"));
         assert!(ev.is_interactive && ev.device_compliant && !ev.device_managed);
-        assert_eq!(ev.steps, vec![AuthStep { kind: StepKind::MultiFactor, succeeded: false }]);
+        assert_eq!(
+            ev.steps,
+            vec![AuthStep {
+                kind: StepKind::MultiFactor,
+                succeeded: false
+            }]
+        );
     }
 
     #[test]
     fn each_bad_record_has_its_own_message() {
         let e = |j: &str| SignInEvent::from_json(j.as_bytes(), Some("t")).unwrap_err();
-        assert_eq!(e(r#"{"createdDateTime":"2026-11-01T00:00:00Z"}"#), RecordError::Missing("id"));
+        assert_eq!(
+            e(r#"{"createdDateTime":"2026-11-01T00:00:00Z"}"#),
+            RecordError::Missing("id")
+        );
         assert_eq!(e(r#"{"id":"a"}"#), RecordError::Missing("createdDateTime"));
         assert!(matches!(
             e(r#"{"id":"a","createdDateTime":"soon"}"#),
-            RecordError::BadValue { field: "createdDateTime", .. }
+            RecordError::BadValue {
+                field: "createdDateTime",
+                ..
+            }
         ));
         assert!(matches!(
-            e(r#"{"id":"a","createdDateTime":"2026-11-01T00:00:00Z","authenticationRequirement":"twoFactor"}"#),
-            RecordError::UnknownEnum { field: "authenticationRequirement", .. }
+            e(
+                r#"{"id":"a","createdDateTime":"2026-11-01T00:00:00Z","authenticationRequirement":"twoFactor"}"#
+            ),
+            RecordError::UnknownEnum {
+                field: "authenticationRequirement",
+                ..
+            }
         ));
         assert!(matches!(e(r#"{"id":"a","#), RecordError::Syntax(_)));
         assert!(matches!(
             e(r#"{"id":"a","createdDateTime":"2026-11-01T00:00:00Z","status":{"errorCode":"x"}}"#),
             RecordError::Syntax(_)
         ));
-        let none = SignInEvent::from_json(br#"{"id":"a","createdDateTime":"2026-11-01T00:00:00Z"}"#, None);
+        let none = SignInEvent::from_json(
+            br#"{"id":"a","createdDateTime":"2026-11-01T00:00:00Z"}"#,
+            None,
+        );
         assert_eq!(none.unwrap_err(), RecordError::NoTenant);
     }
 

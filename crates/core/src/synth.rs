@@ -47,9 +47,9 @@ pub struct SynthTenant {
 }
 
 const FIRST: &[&str] = &[
-    "Ada", "Ben", "Chloe", "Dev", "Elif", "Femi", "Grace", "Hiro", "Ines", "Jonas", "Kemi",
-    "Lars", "Maya", "Nour", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera",
-    "Wei", "Xenia", "Yusuf", "Zoe",
+    "Ada", "Ben", "Chloe", "Dev", "Elif", "Femi", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars",
+    "Maya", "Nour", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei",
+    "Xenia", "Yusuf", "Zoe",
 ];
 const LAST: &[&str] = &[
     "Adams", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "Ivanova",
@@ -57,7 +57,14 @@ const LAST: &[&str] = &[
     "Silva", "Tanaka", "Usman", "Varga", "Weber", "Xu", "Yilmaz", "Zhang",
 ];
 const TENANT_NAMES: &[&str] = &[
-    "contoso", "fabrikam", "northwind", "adatum", "tailspin", "woodgrove", "litware", "proseware",
+    "contoso",
+    "fabrikam",
+    "northwind",
+    "adatum",
+    "tailspin",
+    "woodgrove",
+    "litware",
+    "proseware",
 ];
 const METHODS: &[&str] = &[
     "microsoftAuthenticatorPush",
@@ -70,16 +77,38 @@ const METHODS: &[&str] = &[
 
 /// (appId, name, protocol): the applications users sign in to.
 const APPS: &[(&str, &str, &str)] = &[
-    ("00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online", "oAuth2"),
-    ("00000003-0000-0ff1-ce00-000000000000", "Office 365 SharePoint Online", "oAuth2"),
-    ("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Teams", "oAuth2"),
-    ("c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Azure Portal", "oAuth2"),
-    ("7a0f3b2e-5d61-4c39-9f1a-2b8d3e4c5f60", "Salesforce", "saml20"),
+    (
+        "00000002-0000-0ff1-ce00-000000000000",
+        "Office 365 Exchange Online",
+        "oAuth2",
+    ),
+    (
+        "00000003-0000-0ff1-ce00-000000000000",
+        "Office 365 SharePoint Online",
+        "oAuth2",
+    ),
+    (
+        "1fec8e78-bce4-4aaf-ab1b-5451cc387264",
+        "Microsoft Teams",
+        "oAuth2",
+    ),
+    (
+        "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+        "Azure Portal",
+        "oAuth2",
+    ),
+    (
+        "7a0f3b2e-5d61-4c39-9f1a-2b8d3e4c5f60",
+        "Salesforce",
+        "saml20",
+    ),
     ("9b1e2c3d-4f5a-4b6c-8d7e-0f1a2b3c4d5e", "Workday", "saml20"),
 ];
 
 fn uuid(rng: &mut ChaCha8Rng) -> String {
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
 }
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, xs: &'a [T]) -> &'a T {
@@ -92,7 +121,11 @@ pub fn organisation(cfg: &SynthConfig) -> Vec<SynthTenant> {
     (0..cfg.tenants)
         .map(|t| {
             let name = TENANT_NAMES[t % TENANT_NAMES.len()];
-            let suffix = if t >= TENANT_NAMES.len() { format!("{}", t) } else { String::new() };
+            let suffix = if t >= TENANT_NAMES.len() {
+                format!("{}", t)
+            } else {
+                String::new()
+            };
             let domain = format!("{name}{suffix}.example");
             let is_partner = t == 0;
             let users = (0..cfg.users_per_tenant)
@@ -131,7 +164,11 @@ fn synth_user(rng: &mut ChaCha8Rng, domain: &str, i: usize, partner_tenant: bool
     let per_user_mfa_state = if state_roll < 0.7 {
         "disabled"
     } else if state_roll < 0.9 {
-        if mfa_registered { "enforced" } else { "enabled" }
+        if mfa_registered {
+            "enforced"
+        } else {
+            "enabled"
+        }
     } else {
         "enforced"
     };
@@ -143,7 +180,12 @@ fn synth_user(rng: &mut ChaCha8Rng, domain: &str, i: usize, partner_tenant: bool
     let sspr_enabled = rng.random_bool(0.7);
     SynthUser {
         id: uuid(rng),
-        upn: format!("{}.{}{}@{domain}", first.to_lowercase(), last.to_lowercase(), i),
+        upn: format!(
+            "{}.{}{}@{domain}",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            i
+        ),
         display_name: format!("{first} {last}"),
         mfa_registered,
         admin: rng.random_bool(0.04),
@@ -201,7 +243,11 @@ pub fn signins<'a>(cfg: &'a SynthConfig, org: &'a [SynthTenant]) -> SignIns<'a> 
         cfg,
         org,
         rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5157_4e49_4e53),
-        left: if org.iter().all(|t| t.users.is_empty()) { 0 } else { cfg.signins },
+        left: if org.iter().all(|t| t.users.is_empty()) {
+            0
+        } else {
+            cfg.signins
+        },
     }
 }
 
@@ -222,7 +268,8 @@ impl Iterator for SignIns<'_> {
         let user = pick(rng, &tenant.users);
         // A minute of slack keeps the oldest events inside a 30-day window read at `now`.
         let span_ms = (self.cfg.days * 86_400_000 - 60_000).max(1);
-        let created = self.cfg.now - Duration::milliseconds(rng.random_range(1..=span_ms))
+        let created = self.cfg.now
+            - Duration::milliseconds(rng.random_range(1..=span_ms))
             - Duration::nanoseconds(rng.random_range(0..1_000_000) as i64 / 100 * 100);
         Some(signin_record(rng, tenant, user, created))
     }
@@ -235,7 +282,11 @@ fn signin_record(
     created: DateTime<Utc>,
 ) -> Value {
     let (app_id, app_name, protocol) = if user.partner_user && rng.random_bool(0.3) {
-        (DEFAULT_PARTNER_APP_IDS[1].0, "Microsoft Partner Center", "oAuth2")
+        (
+            DEFAULT_PARTNER_APP_IDS[1].0,
+            "Microsoft Partner Center",
+            "oAuth2",
+        )
     } else {
         *pick(rng, APPS)
     };
@@ -244,27 +295,80 @@ fn signin_record(
     // Outcome mix drawn from what tenants typically see.
     let (code, reason, requirement, ca, steps): (i64, &str, &str, &str, Vec<(&str, &str, bool)>) =
         if roll < 0.05 && user.mfa_registered {
-            (500121, "Authentication failed during strong authentication request.",
-             "multiFactorAuthentication", "success",
-             vec![("Password", "Primary authentication", true), ("Mobile app notification", "Multi-factor authentication", false)])
+            (
+                500121,
+                "Authentication failed during strong authentication request.",
+                "multiFactorAuthentication",
+                "success",
+                vec![
+                    ("Password", "Primary authentication", true),
+                    (
+                        "Mobile app notification",
+                        "Multi-factor authentication",
+                        false,
+                    ),
+                ],
+            )
         } else if roll < 0.10 {
-            (50126, "Error validating credentials due to invalid username or password.",
-             "singleFactorAuthentication", "notApplied", vec![("Password", "Primary authentication", false)])
+            (
+                50126,
+                "Error validating credentials due to invalid username or password.",
+                "singleFactorAuthentication",
+                "notApplied",
+                vec![("Password", "Primary authentication", false)],
+            )
         } else if roll < 0.13 {
-            (53003, "Access has been blocked by Conditional Access policies.",
-             "singleFactorAuthentication", "failure", vec![("Password", "Primary authentication", true)])
+            (
+                53003,
+                "Access has been blocked by Conditional Access policies.",
+                "singleFactorAuthentication",
+                "failure",
+                vec![("Password", "Primary authentication", true)],
+            )
         } else if roll < 0.17 {
-            (50140, "This error occurred due to 'Keep me signed in' interrupt when the user was signing-in.",
-             "singleFactorAuthentication", "notApplied", vec![("Password", "Primary authentication", true)])
+            (
+                50140,
+                "This error occurred due to 'Keep me signed in' interrupt when the user was signing-in.",
+                "singleFactorAuthentication",
+                "notApplied",
+                vec![("Password", "Primary authentication", true)],
+            )
         } else if roll < 0.60 && user.mfa_registered {
-            (0, "", "multiFactorAuthentication", "success",
-             vec![("Password", "Primary authentication", true), ("Mobile app notification", "Multi-factor authentication", true)])
+            (
+                0,
+                "",
+                "multiFactorAuthentication",
+                "success",
+                vec![
+                    ("Password", "Primary authentication", true),
+                    (
+                        "Mobile app notification",
+                        "Multi-factor authentication",
+                        true,
+                    ),
+                ],
+            )
         } else {
-            (0, "", "singleFactorAuthentication", "notApplied", vec![("Password", "Primary authentication", true)])
+            (
+                0,
+                "",
+                "singleFactorAuthentication",
+                "notApplied",
+                vec![("Password", "Primary authentication", true)],
+            )
         };
     let compliant = rng.random_bool(0.55);
     let managed = compliant || rng.random_bool(0.2);
-    let city = *pick(rng, &[("Seattle", "Washington", "US"), ("London", "England", "GB"), ("Berlin", "Berlin", "DE"), ("Tokyo", "Tokyo", "JP"), ("Lagos", "Lagos", "NG")]);
+    let city = *pick(
+        rng,
+        &[
+            ("Seattle", "Washington", "US"),
+            ("London", "England", "GB"),
+            ("Berlin", "Berlin", "DE"),
+            ("Tokyo", "Tokyo", "JP"),
+            ("Lagos", "Lagos", "NG"),
+        ],
+    );
     let ip = format!("203.0.113.{}", rng.random_range(1..255));
     let details: Vec<Value> = steps
         .iter()
@@ -345,7 +449,10 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.len(), 500);
         let avg = a.iter().map(String::len).sum::<usize>() / a.len();
-        assert!((700..1600).contains(&avg), "about 1-1.5 KB per sign-in, got {avg}");
+        assert!(
+            (700..1600).contains(&avg),
+            "about 1-1.5 KB per sign-in, got {avg}"
+        );
         for s in &a {
             let ev = SignInEvent::from_json(s.as_bytes(), None).unwrap();
             assert!(ev.created < c.now && ev.created > c.now - Duration::days(30));

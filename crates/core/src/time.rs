@@ -18,7 +18,11 @@ pub fn parse_datetime(s: &str) -> Result<DateTime<Utc>, BadDateTime> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(&normal) {
         return Ok(dt.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(&normal, fmt) {
             return Ok(Utc.from_utc_datetime(&n));
         }

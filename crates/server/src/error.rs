@@ -38,7 +38,9 @@ impl GraphError {
         Self::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
-            format!("Resource '{key}' does not exist or one of its queried reference-property objects are not present."),
+            format!(
+                "Resource '{key}' does not exist or one of its queried reference-property objects are not present."
+            ),
         )
     }
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -61,7 +63,11 @@ impl From<AuthError> for GraphError {
             AuthError::WrongAudience => "Invalid audience.".to_string(),
             other => format!("Access token validation failure: {other}."),
         };
-        GraphError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
+        GraphError::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            message,
+        )
     }
 }
 
@@ -220,7 +226,11 @@ impl OwnError {
 
 impl From<AuthError> for OwnError {
     fn from(e: AuthError) -> Self {
-        OwnError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", e.to_string())
+        OwnError::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            e.to_string(),
+        )
     }
 }
 
@@ -244,7 +254,8 @@ impl From<StoreError> for OwnError {
 impl IntoResponse for OwnError {
     fn into_response(self) -> Response {
         let ids = context::current();
-        let mut err = json!({"code": self.code, "message": self.message, "requestId": ids.request_id});
+        let mut err =
+            json!({"code": self.code, "message": self.message, "requestId": ids.request_id});
         if let Some(d) = self.details {
             err["details"] = d;
         }
@@ -274,17 +285,30 @@ mod tests {
         assert_eq!(b["error"]["code"], "InvalidAuthenticationToken");
         assert!(b["error"]["innerError"]["request-id"].is_string());
         let (s, b) = body(PartnerError::from(AuthError::Missing).into_response()).await;
-        assert_eq!((s, b["code"].as_i64()), (StatusCode::UNAUTHORIZED, Some(800001)));
+        assert_eq!(
+            (s, b["code"].as_i64()),
+            (StatusCode::UNAUTHORIZED, Some(800001))
+        );
         assert_eq!(b["source"], "PartnerFD");
         assert_eq!(b["data"], json!([]));
         let (s, b) = body(PartnerError::from(AuthError::WrongAudience).into_response()).await;
         assert_eq!((s, b["code"].as_i64()), (StatusCode::FORBIDDEN, Some(2032)));
         let (s, b) = body(PartnerError::from(AuthError::BadSignature).into_response()).await;
-        assert_eq!((s, b["code"].as_i64()), (StatusCode::UNAUTHORIZED, Some(400)));
+        assert_eq!(
+            (s, b["code"].as_i64()),
+            (StatusCode::UNAUTHORIZED, Some(400))
+        );
         let (s, b) = body(GraphError::from(Denied::ApplicationNotAllowed).into_response()).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("Authorization_RequestDenied")));
-        let (s, b) = body(GraphError::from(StoreError::Other("disk on fire".into())).into_response()).await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("Authorization_RequestDenied"))
+        );
+        let (s, b) =
+            body(GraphError::from(StoreError::Other("disk on fire".into())).into_response()).await;
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(!b.to_string().contains("disk"), "internal causes stay in the log");
+        assert!(
+            !b.to_string().contains("disk"),
+            "internal causes stay in the log"
+        );
     }
 }

@@ -52,7 +52,12 @@ struct Options {
 
 fn options(q: Option<String>) -> Result<Options, OwnError> {
     let mut strict = false;
-    for pair in q.as_deref().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in q
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         match pair.split_once('=').unwrap_or((pair, "true")) {
             ("strict", "true" | "1" | "") => strict = true,
             ("strict", "false" | "0") => strict = false,
@@ -207,7 +212,13 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     match ctype.as_deref() {
         Some(t) if ACCEPTED_TYPES.contains(&t) => {}
         other => {
@@ -216,7 +227,9 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
                 "UnsupportedMediaType",
                 format!(
                     "Content-Type {} is not accepted; send application/x-ndjson (one record per line) or application/json (a {{\"value\": [...]}} page)",
-                    other.map(|t| format!("'{t}'")).unwrap_or_else(|| "(none)".into())
+                    other
+                        .map(|t| format!("'{t}'"))
+                        .unwrap_or_else(|| "(none)".into())
                 ),
             ));
         }
@@ -241,10 +254,14 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
         OwnError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PayloadTooLarge",
-            format!("the request body exceeds the limit of {limit} bytes; split the upload into smaller batches"),
+            format!(
+                "the request body exceeds the limit of {limit} bytes; split the upload into smaller batches"
+            ),
         )
     };
-    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let raw = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
     if !gzip {
         return Ok(raw.to_vec());
     }

@@ -107,7 +107,11 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest::routes().layer(from_fn_with_state(state.clone(), context::own)))
         .merge(health::routes())
         .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+            tower_http::trace::TraceLayer::new_for_http()
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                )
+                .make_span_with(
                 |req: &axum::http::Request<axum::body::Body>| {
                     let route = req
                         .extensions()

@@ -15,7 +15,9 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
-    #[error("the database schema is version {found}, newer than this mfalens understands ({known}); upgrade mfalens")]
+    #[error(
+        "the database schema is version {found}, newer than this mfalens understands ({known}); upgrade mfalens"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("bad database URL: {0}")]
     BadUrl(String),
@@ -146,8 +148,7 @@ pub trait Store: Send + Sync + 'static {
         ranges: &[(i64, i64)],
     ) -> Result<Vec<i64>, StoreError>;
 
-    async fn user(&self, tenant: &str, key: &UserKey)
-    -> Result<Option<DirectoryUser>, StoreError>;
+    async fn user(&self, tenant: &str, key: &UserKey) -> Result<Option<DirectoryUser>, StoreError>;
 
     /// Applies a partial sign-in preferences change; `NotFound` when the user is unknown.
     async fn patch_sign_in_preferences(

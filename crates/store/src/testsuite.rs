@@ -53,20 +53,45 @@ pub async fn ingest_counts_each_event_once(s: Fixture) {
     let base = now() - Duration::hours(5);
     let batch: Vec<_> = (0..500)
         .map(|i| {
-            let m = if i % 3 == 0 { vec![Metric::MfaSignInFailure] } else { vec![Metric::MfaSignInSuccess, Metric::SamlSignInSuccess] };
+            let m = if i % 3 == 0 {
+                vec![Metric::MfaSignInFailure]
+            } else {
+                vec![Metric::MfaSignInSuccess, Metric::SamlSignInSuccess]
+            };
             fact(T1, &format!("e{i}"), base + Duration::seconds(i * 7), &m)
         })
         .collect();
     let first = s.ingest_signins(batch.clone(), now()).await.unwrap();
-    assert_eq!(first, IngestOutcome { accepted: 500, duplicates: 0, expired: 0 });
+    assert_eq!(
+        first,
+        IngestOutcome {
+            accepted: 500,
+            duplicates: 0,
+            expired: 0
+        }
+    );
     let again = s.ingest_signins(batch.clone(), now()).await.unwrap();
-    assert_eq!(again, IngestOutcome { accepted: 0, duplicates: 500, expired: 0 });
+    assert_eq!(
+        again,
+        IngestOutcome {
+            accepted: 0,
+            duplicates: 500,
+            expired: 0
+        }
+    );
     // Overlapping halves, and duplicates inside one batch.
     let mut mixed = batch[250..].to_vec();
     mixed.push(fact(T1, "new", base, &[Metric::MfaSignInFailure]));
     mixed.push(fact(T1, "new", base, &[Metric::MfaSignInFailure]));
     let third = s.ingest_signins(mixed, now()).await.unwrap();
-    assert_eq!(third, IngestOutcome { accepted: 1, duplicates: 251, expired: 0 });
+    assert_eq!(
+        third,
+        IngestOutcome {
+            accepted: 1,
+            duplicates: 251,
+            expired: 0
+        }
+    );
 
     let mut expected: HashMap<i64, u64> = HashMap::new();
     for (i, f) in batch.iter().enumerate() {
@@ -76,7 +101,12 @@ pub async fn ingest_counts_each_event_once(s: Fixture) {
     }
     *expected.entry(minute_of(base)).or_default() += 1;
     let got: HashMap<i64, u64> = s
-        .rollups(T1, Metric::MfaSignInFailure, minute_of(base) - 10, minute_of(now()))
+        .rollups(
+            T1,
+            Metric::MfaSignInFailure,
+            minute_of(base) - 10,
+            minute_of(now()),
+        )
         .await
         .unwrap()
         .into_iter()
@@ -90,7 +120,12 @@ pub async fn ingest_counts_each_event_once(s: Fixture) {
         .map(|(_, n)| n)
         .sum();
     assert_eq!(saml, 333);
-    assert!(s.rollups(T2, Metric::MfaSignInFailure, 0, i64::MAX).await.unwrap().is_empty());
+    assert!(
+        s.rollups(T2, Metric::MfaSignInFailure, 0, i64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.counts(Some(T1)).await.unwrap().signins, 501);
 }
 
@@ -99,12 +134,22 @@ pub async fn expired_events_are_skipped_not_stored(s: Fixture) {
     let edge = now() - Duration::days(30);
     let out = s
         .ingest_signins(
-            vec![fact(T1, "old", old, &[Metric::MfaSignInFailure]), fact(T1, "edge", edge, &[Metric::MfaSignInFailure])],
+            vec![
+                fact(T1, "old", old, &[Metric::MfaSignInFailure]),
+                fact(T1, "edge", edge, &[Metric::MfaSignInFailure]),
+            ],
             now(),
         )
         .await
         .unwrap();
-    assert_eq!(out, IngestOutcome { accepted: 1, duplicates: 0, expired: 1 });
+    assert_eq!(
+        out,
+        IngestOutcome {
+            accepted: 1,
+            duplicates: 0,
+            expired: 1
+        }
+    );
     assert_eq!(s.counts(None).await.unwrap().signins, 1);
 }
 
@@ -112,21 +157,48 @@ pub async fn raw_times_follow_metric_and_range(s: Fixture) {
     let t0 = now() - Duration::hours(1);
     s.ingest_signins(
         vec![
-            fact(T1, "a", t0 + Duration::seconds(10), &[Metric::MfaSignInFailure]),
-            fact(T1, "b", t0 + Duration::seconds(50), &[Metric::MfaSignInFailure]),
-            fact(T1, "c", t0 + Duration::seconds(20), &[Metric::MfaSignInSuccess]),
-            fact(T2, "d", t0 + Duration::seconds(20), &[Metric::MfaSignInFailure]),
+            fact(
+                T1,
+                "a",
+                t0 + Duration::seconds(10),
+                &[Metric::MfaSignInFailure],
+            ),
+            fact(
+                T1,
+                "b",
+                t0 + Duration::seconds(50),
+                &[Metric::MfaSignInFailure],
+            ),
+            fact(
+                T1,
+                "c",
+                t0 + Duration::seconds(20),
+                &[Metric::MfaSignInSuccess],
+            ),
+            fact(
+                T2,
+                "d",
+                t0 + Duration::seconds(20),
+                &[Metric::MfaSignInFailure],
+            ),
         ],
         now(),
     )
     .await
     .unwrap();
     let r = (to_nanos(t0), to_nanos(t0 + Duration::seconds(30)));
-    let mut got = s.raw_times(T1, Metric::MfaSignInFailure, &[r]).await.unwrap();
+    let mut got = s
+        .raw_times(T1, Metric::MfaSignInFailure, &[r])
+        .await
+        .unwrap();
     got.sort();
     assert_eq!(got, vec![to_nanos(t0 + Duration::seconds(10))]);
     let both = s
-        .raw_times(T1, Metric::MfaSignInFailure, &[r, (r.1, to_nanos(t0 + Duration::seconds(60)))])
+        .raw_times(
+            T1,
+            Metric::MfaSignInFailure,
+            &[r, (r.1, to_nanos(t0 + Duration::seconds(60)))],
+        )
         .await
         .unwrap();
     assert_eq!(both.len(), 2);
@@ -134,25 +206,55 @@ pub async fn raw_times_follow_metric_and_range(s: Fixture) {
 
 pub async fn users_upsert_and_lookup_within_their_tenant(s: Fixture) {
     let out = s
-        .upsert_users(vec![user(T1, "u1", "Alice@Contoso.example"), user(T1, "u2", "bob@contoso.example")])
+        .upsert_users(vec![
+            user(T1, "u1", "Alice@Contoso.example"),
+            user(T1, "u2", "bob@contoso.example"),
+        ])
         .await
         .unwrap();
-    assert_eq!(out, UpsertOutcome { inserted: 2, updated: 0 });
+    assert_eq!(
+        out,
+        UpsertOutcome {
+            inserted: 2,
+            updated: 0
+        }
+    );
     let mut changed = user(T1, "u1", "alice@contoso.example");
     changed.is_admin = true;
     let out = s.upsert_users(vec![changed.clone()]).await.unwrap();
-    assert_eq!(out, UpsertOutcome { inserted: 0, updated: 1 });
-    assert_eq!(s.user(T1, &UserKey::Id("U1".into())).await.unwrap(), Some(changed.clone()));
     assert_eq!(
-        s.user(T1, &UserKey::Upn("ALICE@contoso.example".into())).await.unwrap().map(|u| u.id),
+        out,
+        UpsertOutcome {
+            inserted: 0,
+            updated: 1
+        }
+    );
+    assert_eq!(
+        s.user(T1, &UserKey::Id("U1".into())).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        s.user(T1, &UserKey::Upn("ALICE@contoso.example".into()))
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some("u1".into())
     );
-    assert_eq!(s.user(T2, &UserKey::Id("u1".into())).await.unwrap(), None, "other tenant");
-    assert_eq!(s.user(T1, &UserKey::Id("nobody".into())).await.unwrap(), None);
+    assert_eq!(
+        s.user(T2, &UserKey::Id("u1".into())).await.unwrap(),
+        None,
+        "other tenant"
+    );
+    assert_eq!(
+        s.user(T1, &UserKey::Id("nobody".into())).await.unwrap(),
+        None
+    );
 }
 
 pub async fn patches_change_only_what_they_name(s: Fixture) {
-    s.upsert_users(vec![user(T1, "u1", "a@x.example")]).await.unwrap();
+    s.upsert_users(vec![user(T1, "u1", "a@x.example")])
+        .await
+        .unwrap();
     let later = now() + Duration::minutes(1);
     let u = s
         .patch_sign_in_preferences(
@@ -167,21 +269,36 @@ pub async fn patches_change_only_what_they_name(s: Fixture) {
         .await
         .unwrap();
     assert!(u.is_system_preferred_authentication_method_enabled);
-    assert_eq!(u.user_preferred_method_for_secondary_authentication, Some(UserDefaultAuthenticationMethodType::Push));
+    assert_eq!(
+        u.user_preferred_method_for_secondary_authentication,
+        Some(UserDefaultAuthenticationMethodType::Push)
+    );
     assert_eq!(u.last_updated, later);
-    let stored = s.user(T1, &UserKey::Id("u1".into())).await.unwrap().unwrap();
+    let stored = s
+        .user(T1, &UserKey::Id("u1".into()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, u);
     // `enabled` on a user with a registered method becomes `enforced`.
-    let u = s.set_per_user_mfa_state(T1, "u1", PerUserMfaState::Enabled, later).await.unwrap();
+    let u = s
+        .set_per_user_mfa_state(T1, "u1", PerUserMfaState::Enabled, later)
+        .await
+        .unwrap();
     assert_eq!(u.per_user_mfa_state, PerUserMfaState::Enforced);
-    let u = s.set_per_user_mfa_state(T1, "u1", PerUserMfaState::Disabled, later).await.unwrap();
+    let u = s
+        .set_per_user_mfa_state(T1, "u1", PerUserMfaState::Disabled, later)
+        .await
+        .unwrap();
     assert_eq!(u.per_user_mfa_state, PerUserMfaState::Disabled);
     assert!(matches!(
-        s.set_per_user_mfa_state(T2, "u1", PerUserMfaState::Enabled, later).await,
+        s.set_per_user_mfa_state(T2, "u1", PerUserMfaState::Enabled, later)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        s.patch_sign_in_preferences(T1, "ghost", &SignInPreferencesPatch::default(), later).await,
+        s.patch_sign_in_preferences(T1, "ghost", &SignInPreferencesPatch::default(), later)
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -198,20 +315,34 @@ pub async fn list_users_filters_and_pages(s: Fixture) {
     s.upsert_users(users).await.unwrap();
     let page1 = s.list_users(T1, &vec![], None, 10).await.unwrap();
     assert_eq!(page1.len(), 10);
-    let page2 = s.list_users(T1, &vec![], Some(&page1[9].id), 100).await.unwrap();
+    let page2 = s
+        .list_users(T1, &vec![], Some(&page1[9].id), 100)
+        .await
+        .unwrap();
     assert_eq!(page2.len(), 15);
     assert!(page2.iter().all(|u| u.tenant_id == T1));
-    let admins = s.list_users(T1, &vec![(UserFlag::IsAdmin, true)], None, 100).await.unwrap();
+    let admins = s
+        .list_users(T1, &vec![(UserFlag::IsAdmin, true)], None, 100)
+        .await
+        .unwrap();
     assert_eq!(admins.len(), 5);
     let enabled_admins = s
-        .list_users(T1, &vec![(UserFlag::IsAdmin, true), (UserFlag::AccountEnabled, true)], None, 100)
+        .list_users(
+            T1,
+            &vec![(UserFlag::IsAdmin, true), (UserFlag::AccountEnabled, true)],
+            None,
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(enabled_admins.len(), 5);
     let summary = s.registration_summary(T1).await.unwrap();
     assert_eq!(summary.total, 24);
     assert_eq!(summary.mfa_registered, 24);
-    assert_eq!(summary.by_method.get("microsoftAuthenticatorPush"), Some(&24));
+    assert_eq!(
+        summary.by_method.get("microsoftAuthenticatorPush"),
+        Some(&24)
+    );
 }
 
 pub async fn non_mfa_principals_latest_first_per_tenant(s: Fixture) {
@@ -224,7 +355,9 @@ pub async fn non_mfa_principals_latest_first_per_tenant(s: Fixture) {
     let mut f3 = fact(T2, "s3", now() - Duration::hours(1), &[]);
     f3.facts.partner_non_mfa = true;
     f3.user_id = Some("other".into());
-    s.ingest_signins(vec![f1.clone(), f2, f3], now()).await.unwrap();
+    s.ingest_signins(vec![f1.clone(), f2, f3], now())
+        .await
+        .unwrap();
     // A duplicate delivery adds no evidence.
     s.ingest_signins(vec![f1], now()).await.unwrap();
     s.record_non_mfa(NonMfaObservation {
@@ -252,7 +385,11 @@ pub async fn non_mfa_principals_latest_first_per_tenant(s: Fixture) {
     let since = now() - Duration::days(7);
     let list = s.non_mfa_principals(T1, since, 10_000).await.unwrap();
     let ids: Vec<_> = list.iter().map(|p| p.object_id.as_str()).collect();
-    assert_eq!(ids, vec!["p2", "p1"], "newest first, one row each, old and foreign left out");
+    assert_eq!(
+        ids,
+        vec!["p2", "p1"],
+        "newest first, one row each, old and foreign left out"
+    );
     assert_eq!(list[1].last, now() - Duration::days(1));
     assert_eq!(list[0].upn.as_deref(), Some("p2@contoso.example"));
     assert_eq!(s.non_mfa_principals(T1, since, 1).await.unwrap().len(), 1);
@@ -264,22 +401,41 @@ pub async fn non_mfa_principals_latest_first_per_tenant(s: Fixture) {
 
 pub async fn prune_drops_what_fell_out_of_retention(s: Fixture) {
     let t = now() - Duration::days(29);
-    s.ingest_signins(vec![fact(T1, "a", t, &[Metric::MfaSignInFailure]), fact(T1, "b", now(), &[Metric::MfaSignInFailure])], now())
-        .await
-        .unwrap();
+    s.ingest_signins(
+        vec![
+            fact(T1, "a", t, &[Metric::MfaSignInFailure]),
+            fact(T1, "b", now(), &[Metric::MfaSignInFailure]),
+        ],
+        now(),
+    )
+    .await
+    .unwrap();
     let out = s.prune(now() + Duration::days(2)).await.unwrap();
     assert_eq!(out.signins, 1);
     assert_eq!(out.rollup_minutes, 1);
     assert_eq!(s.counts(None).await.unwrap().signins, 1);
     // Re-delivered after its fact was pruned, the event is too old to count again.
-    let again = s.ingest_signins(vec![fact(T1, "a", t, &[Metric::MfaSignInFailure])], now() + Duration::days(2)).await.unwrap();
+    let again = s
+        .ingest_signins(
+            vec![fact(T1, "a", t, &[Metric::MfaSignInFailure])],
+            now() + Duration::days(2),
+        )
+        .await
+        .unwrap();
     assert_eq!(again.expired, 1);
 }
 
 pub async fn concurrent_overlapping_ingests_count_once(s: Fixture) {
     let base = now() - Duration::hours(2);
     let all: Vec<_> = (0..2000)
-        .map(|i| fact(T1, &format!("c{i}"), base + Duration::seconds(i), &[Metric::MfaSignInFailure]))
+        .map(|i| {
+            fact(
+                T1,
+                &format!("c{i}"),
+                base + Duration::seconds(i),
+                &[Metric::MfaSignInFailure],
+            )
+        })
         .collect();
     let mut tasks = Vec::new();
     for k in 0..4 {

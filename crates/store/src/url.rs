@@ -19,7 +19,10 @@ impl DatabaseUrl {
         if u.starts_with("postgres://") || u.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(u.to_string()));
         }
-        if let Some(path) = u.strip_prefix("sqlite://").or_else(|| u.strip_prefix("sqlite:")) {
+        if let Some(path) = u
+            .strip_prefix("sqlite://")
+            .or_else(|| u.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err(StoreError::BadUrl("sqlite:// needs a file path".into()));
             }
@@ -84,10 +87,24 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(DatabaseUrl::parse("sqlite://./x/m.db").unwrap(), DatabaseUrl::Sqlite("./x/m.db".into()));
-        assert_eq!(DatabaseUrl::parse("m.db").unwrap().data_dir(), Some(PathBuf::from(".")));
-        assert!(matches!(DatabaseUrl::parse("postgres://u:p@h/db").unwrap(), DatabaseUrl::Postgres(_)));
-        assert_eq!(DatabaseUrl::parse("postgres://u:secret@h/db").unwrap().redacted(), "postgres://u:***@h/db");
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./x/m.db").unwrap(),
+            DatabaseUrl::Sqlite("./x/m.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("m.db").unwrap().data_dir(),
+            Some(PathBuf::from("."))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u:p@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u:secret@h/db")
+                .unwrap()
+                .redacted(),
+            "postgres://u:***@h/db"
+        );
         assert!(DatabaseUrl::parse("mysql://h/db").is_err());
         assert!(DatabaseUrl::parse("").is_err());
     }

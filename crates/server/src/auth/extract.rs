@@ -7,8 +7,8 @@ use super::verify::{AuthError, Family};
 use crate::AppState;
 use crate::error::{GraphError, OwnError};
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 
 /// The bearer token of a request, or why there is none.
 pub fn bearer(parts: &Parts) -> Result<&str, AuthError> {

@@ -36,7 +36,9 @@ pub struct LocalKey {
 
 impl std::fmt::Debug for LocalKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("LocalKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,18 +59,22 @@ impl LocalKey {
             });
         }
         std::fs::create_dir_all(dir).map_err(io)?;
-        let key = RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| KeyError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| KeyError::Sign(e.to_string()))?;
+        let pem = Self::generate_pem()?;
         // Write to a temporary name, then rename: a crash never leaves half a key.
         let tmp = dir.join(format!("{KEY_FILE}.tmp"));
         write_private(&tmp, pem.as_bytes()).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)?;
         Self::from_pem(&pem).map_err(|m| KeyError::Format { path, message: m })
+    }
+
+    /// A fresh 2048-bit key as PKCS#8 PEM.
+    pub fn generate_pem() -> Result<String, KeyError> {
+        let key = RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
+            .map_err(|e| KeyError::Sign(e.to_string()))?;
+        Ok(key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Sign(e.to_string()))?
+            .to_string())
     }
 
     pub fn from_pem(pem: &str) -> Result<LocalKey, String> {
@@ -102,7 +108,8 @@ impl LocalKey {
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| KeyError::Sign(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| KeyError::Sign(e.to_string()))
     }
 }
 
@@ -204,7 +211,11 @@ impl TokenSpec {
             upn: if app { None } else { self.upn.as_deref() },
             preferred_username: if app { None } else { self.upn.as_deref() },
             scp: (!app).then(|| self.scopes.join(" ")),
-            roles: if app { self.app_roles.iter().map(String::as_str).collect() } else { vec![] },
+            roles: if app {
+                self.app_roles.iter().map(String::as_str).collect()
+            } else {
+                vec![]
+            },
             wids: self.directory_roles.iter().map(String::as_str).collect(),
             amr,
             idtyp: if app { "app" } else { "user" },
@@ -223,4 +234,18 @@ pub fn peek_claims(token: &str) -> Option<Claims> {
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+impl LocalKey {
+    /// The local issuer as a trusted issuer, pinned to RS256.
+    pub fn trusted_issuer(&self) -> Result<super::verify::TrustedIssuer, KeyError> {
+        Ok(super::verify::TrustedIssuer {
+            issuer: LOCAL_ISSUER.to_string(),
+            keys: vec![super::verify::TrustedKey {
+                kid: Some(self.kid.clone()),
+                alg: jsonwebtoken::Algorithm::RS256,
+                key: self.decoding_key().map_err(KeyError::Sign)?,
+            }],
+        })
+    }
 }

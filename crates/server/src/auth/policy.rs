@@ -254,7 +254,11 @@ pub fn authorize(p: &Principal, op: Operation, target: Target<'_>) -> Result<(),
         if !r.delegated_scopes.iter().any(|s| p.has_scope(s)) {
             return Err(Denied::MissingPermission(r.delegated_scopes.join(", ")));
         }
-        let holds = |roles: &[Role]| roles.iter().any(|role| p.has_directory_role(role.template_id));
+        let holds = |roles: &[Role]| {
+            roles
+                .iter()
+                .any(|role| p.has_directory_role(role.template_id))
+        };
         if !r.delegated_roles.is_empty() && !holds(r.delegated_roles) {
             return Err(Denied::MissingRole(names(r.delegated_roles)));
         }
@@ -292,7 +296,9 @@ mod tests {
             object_id: "me".into(),
             upn: Some("me@x".into()),
             app_id: None,
-            grant: Grant::Delegated { scopes: scopes.iter().map(|s| s.to_string()).collect() },
+            grant: Grant::Delegated {
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            },
             directory_roles: wids.iter().map(|s| s.to_string()).collect(),
             mfa: true,
             tenants: vec!["t".into()],
@@ -302,24 +308,57 @@ mod tests {
 
     fn app(roles: &[&str]) -> Principal {
         let mut p = delegated(&[], &[]);
-        p.grant = Grant::Application { roles: roles.iter().map(|s| s.to_string()).collect() };
+        p.grant = Grant::Application {
+            roles: roles.iter().map(|s| s.to_string()).collect(),
+        };
         p
     }
 
     #[test]
     fn every_operation_has_exactly_one_row() {
         use Operation::*;
-        for op in [ReadServiceActivity, ReadCredentialRegistration, ReadUserRegistrationDetails, ReadSignInPreferences, WriteSignInPreferences, ReadRequirements, WriteRequirements, ReadNonMfaPrincipals, Ingest] {
-            assert_eq!(TABLE.iter().filter(|r| r.operation == op).count(), 1, "{op:?}");
+        for op in [
+            ReadServiceActivity,
+            ReadCredentialRegistration,
+            ReadUserRegistrationDetails,
+            ReadSignInPreferences,
+            WriteSignInPreferences,
+            ReadRequirements,
+            WriteRequirements,
+            ReadNonMfaPrincipals,
+            Ingest,
+        ] {
+            assert_eq!(
+                TABLE.iter().filter(|r| r.operation == op).count(),
+                1,
+                "{op:?}"
+            );
         }
     }
 
     #[test]
     fn reports_need_scope_and_a_reader_role_when_delegated() {
         let op = Operation::ReadServiceActivity;
-        assert!(authorize(&delegated(&["Reports.Read.All"], &[REPORTS_READER.template_id]), op, Target::Tenant).is_ok());
-        assert!(matches!(authorize(&delegated(&["Reports.Read.All"], &[]), op, Target::Tenant), Err(Denied::MissingRole(_))));
-        assert!(matches!(authorize(&delegated(&["User.Read"], &[REPORTS_READER.template_id]), op, Target::Tenant), Err(Denied::MissingPermission(_))));
+        assert!(
+            authorize(
+                &delegated(&["Reports.Read.All"], &[REPORTS_READER.template_id]),
+                op,
+                Target::Tenant
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            authorize(&delegated(&["Reports.Read.All"], &[]), op, Target::Tenant),
+            Err(Denied::MissingRole(_))
+        ));
+        assert!(matches!(
+            authorize(
+                &delegated(&["User.Read"], &[REPORTS_READER.template_id]),
+                op,
+                Target::Tenant
+            ),
+            Err(Denied::MissingPermission(_))
+        ));
         assert!(authorize(&app(&["Reports.Read.All"]), op, Target::Tenant).is_ok());
         assert!(authorize(&app(&["User.Read.All"]), op, Target::Tenant).is_err());
     }
@@ -329,19 +368,63 @@ mod tests {
         let op = Operation::ReadSignInPreferences;
         let p = delegated(&["UserAuthenticationMethod.Read"], &[]);
         assert!(authorize(&p, op, Target::User("ME")).is_ok());
-        assert!(matches!(authorize(&p, op, Target::User("other")), Err(Denied::MissingRole(_))));
-        let admin = delegated(&["UserAuthenticationMethod.Read"], &[AUTHENTICATION_ADMINISTRATOR.template_id]);
+        assert!(matches!(
+            authorize(&p, op, Target::User("other")),
+            Err(Denied::MissingRole(_))
+        ));
+        let admin = delegated(
+            &["UserAuthenticationMethod.Read"],
+            &[AUTHENTICATION_ADMINISTRATOR.template_id],
+        );
         assert!(authorize(&admin, op, Target::User("other")).is_ok());
-        let reader = delegated(&["UserAuthenticationMethod.ReadWrite"], &[GLOBAL_READER.template_id]);
-        assert!(authorize(&reader, Operation::WriteSignInPreferences, Target::User("other")).is_err());
-        assert!(authorize(&delegated(&["UserAuthenticationMethod.Read"], &[]), Operation::WriteSignInPreferences, Target::User("me")).is_err());
+        let reader = delegated(
+            &["UserAuthenticationMethod.ReadWrite"],
+            &[GLOBAL_READER.template_id],
+        );
+        assert!(
+            authorize(
+                &reader,
+                Operation::WriteSignInPreferences,
+                Target::User("other")
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &delegated(&["UserAuthenticationMethod.Read"], &[]),
+                Operation::WriteSignInPreferences,
+                Target::User("me")
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn partner_center_is_app_plus_user_only_and_ingest_app_only() {
-        assert_eq!(authorize(&app(&["user_impersonation"]), Operation::ReadNonMfaPrincipals, Target::Tenant), Err(Denied::ApplicationNotAllowed));
-        assert!(authorize(&delegated(&["user_impersonation"], &[]), Operation::ReadNonMfaPrincipals, Target::Tenant).is_ok());
-        assert_eq!(authorize(&delegated(&["MfaLens.Ingest"], &[]), Operation::Ingest, Target::Tenant), Err(Denied::DelegatedNotAllowed));
+        assert_eq!(
+            authorize(
+                &app(&["user_impersonation"]),
+                Operation::ReadNonMfaPrincipals,
+                Target::Tenant
+            ),
+            Err(Denied::ApplicationNotAllowed)
+        );
+        assert!(
+            authorize(
+                &delegated(&["user_impersonation"], &[]),
+                Operation::ReadNonMfaPrincipals,
+                Target::Tenant
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            authorize(
+                &delegated(&["MfaLens.Ingest"], &[]),
+                Operation::Ingest,
+                Target::Tenant
+            ),
+            Err(Denied::DelegatedNotAllowed)
+        );
         assert!(authorize(&app(&["MfaLens.Ingest"]), Operation::Ingest, Target::Tenant).is_ok());
     }
 
@@ -349,7 +432,10 @@ mod tests {
     fn roles_by_name_or_template_id() {
         assert_eq!(role_by_name_or_id("reports reader"), Some(REPORTS_READER));
         assert_eq!(role_by_name_or_id("ReportsReader"), Some(REPORTS_READER));
-        assert_eq!(role_by_name_or_id(GLOBAL_READER.template_id), Some(GLOBAL_READER));
+        assert_eq!(
+            role_by_name_or_id(GLOBAL_READER.template_id),
+            Some(GLOBAL_READER)
+        );
         assert_eq!(role_by_name_or_id("Chief Wizard"), None);
     }
 }

@@ -71,7 +71,10 @@ impl TrustedIssuer {
     fn matches(&self, iss: &str, tid: Option<&str>) -> bool {
         if self.issuer.contains("{tenantid}") {
             match tid {
-                Some(t) => self.issuer.replace("{tenantid}", t).eq_ignore_ascii_case(iss),
+                Some(t) => self
+                    .issuer
+                    .replace("{tenantid}", t)
+                    .eq_ignore_ascii_case(iss),
                 None => false,
             }
         } else {
@@ -142,7 +145,10 @@ impl Verifier {
             .find(|i| i.matches(&iss, peek.tid.as_deref()))
             .ok_or(AuthError::UntrustedIssuer)?;
         let key = match &header.kid {
-            Some(kid) => issuer.keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
+            Some(kid) => issuer
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid.as_str())),
             None if issuer.keys.len() == 1 => issuer.keys.first(),
             None => None,
         }

@@ -42,7 +42,10 @@ pub async fn get_metrics(
     let query = parse_query(uri.query())?;
     let call = parse_function_call(segment, &query, PARAMS)?;
     let metric = Metric::from_function_name(&call.name).ok_or_else(|| {
-        GraphError::bad_request(format!("Resource not found for the segment '{}'.", call.name))
+        GraphError::bad_request(format!(
+            "Resource not found for the segment '{}'.",
+            call.name
+        ))
     })?;
     let window = Window::new(
         call.required_datetime(START)?,
@@ -55,7 +58,9 @@ pub async fn get_metrics(
     let rollups = store
         .rollups(&p.tenant_id, metric, plan.first_minute, plan.end_minute)
         .await?;
-    let raw = store.raw_times(&p.tenant_id, metric, &plan.raw_ranges).await?;
+    let raw = store
+        .raw_times(&p.tenant_id, metric, &plan.raw_ranges)
+        .await?;
     let value: Vec<_> = window
         .assemble(&plan, &rollups, &raw)
         .into_iter()

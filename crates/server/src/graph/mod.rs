@@ -15,8 +15,7 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-pub const GRAPH_CONTENT_TYPE: &str =
-    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+pub const GRAPH_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
 /// A Graph success body with Graph's content type.
 pub struct GraphJson(pub serde_json::Value);
@@ -24,8 +23,10 @@ pub struct GraphJson(pub serde_json::Value);
 impl IntoResponse for GraphJson {
     fn into_response(self) -> Response {
         let mut resp = (StatusCode::OK, self.0.to_string()).into_response();
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPH_CONTENT_TYPE));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(GRAPH_CONTENT_TYPE),
+        );
         resp
     }
 }

@@ -7,16 +7,14 @@ mod schema;
 use crate::api::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use mfalens_core::RETENTION_DAYS;
 use mfalens_core::classify::SignInFact;
 use mfalens_core::directory::{
     DirectoryUser, PerUserMfaState, SignInPreferencesPatch, effective_mfa_state,
 };
 use mfalens_core::metric::Metric;
-use mfalens_core::principal::{
-    NonMfaEvidence, NonMfaObservation, NonMfaPrincipal, NonMfaSource,
-};
+use mfalens_core::principal::{NonMfaEvidence, NonMfaObservation, NonMfaPrincipal, NonMfaSource};
 use mfalens_core::time::{from_nanos, minute_of, to_nanos};
-use mfalens_core::RETENTION_DAYS;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,7 +53,10 @@ impl SqliteStore {
             })?;
         }
         let mut writer = Connection::open(path).map_err(|e| {
-            StoreError::Other(format!("cannot open SQLite database {}: {e}", path.display()))
+            StoreError::Other(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
         })?;
         // WAL: readers never block the writer. FULL: a commit is on disk before we acknowledge.
         writer
@@ -259,10 +260,17 @@ fn upsert_evidence(
     Ok(())
 }
 
-fn get_user(conn: &Connection, tenant: &str, key: &UserKey) -> Result<Option<DirectoryUser>, StoreError> {
+fn get_user(
+    conn: &Connection,
+    tenant: &str,
+    key: &UserKey,
+) -> Result<Option<DirectoryUser>, StoreError> {
     let (sql, value) = match key {
         UserKey::Id(id) => (
-            format!("SELECT {} FROM users WHERE tenant_id = ?1 AND id = ?2", rows::USER_COLUMNS),
+            format!(
+                "SELECT {} FROM users WHERE tenant_id = ?1 AND id = ?2",
+                rows::USER_COLUMNS
+            ),
             id.to_ascii_lowercase(),
         ),
         UserKey::Upn(upn) => (
@@ -287,8 +295,8 @@ fn modify_user(
     change: impl FnOnce(&mut DirectoryUser),
 ) -> Result<DirectoryUser, StoreError> {
     let tx = conn.transaction().map_err(db_err)?;
-    let mut user = get_user(&tx, tenant, &UserKey::Id(user_id.to_string()))?
-        .ok_or(StoreError::NotFound)?;
+    let mut user =
+        get_user(&tx, tenant, &UserKey::Id(user_id.to_string()))?.ok_or(StoreError::NotFound)?;
     change(&mut user);
     rows::write_user(&tx, &user)?;
     tx.commit().map_err(db_err)?;
@@ -348,9 +356,10 @@ impl Store for SqliteStore {
                 )
                 .map_err(db_err)?;
             let rows = st
-                .query_map(params![tenant, metric.code(), first_minute, end_minute], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
-                })
+                .query_map(
+                    params![tenant, metric.code(), first_minute, end_minute],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64)),
+                )
                 .map_err(db_err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
         })
@@ -451,7 +460,11 @@ impl Store for SqliteStore {
                 rows::USER_COLUMNS
             );
             for (flag, value) in &filter {
-                sql.push_str(&format!(" AND {} = {}", rows::flag_column(*flag), *value as i64));
+                sql.push_str(&format!(
+                    " AND {} = {}",
+                    rows::flag_column(*flag),
+                    *value as i64
+                ));
             }
             sql.push_str(" ORDER BY id LIMIT ?3");
             let mut st = c.prepare_cached(&sql).map_err(db_err)?;
@@ -564,7 +577,10 @@ impl Store for SqliteStore {
                 .execute("DELETE FROM signin_facts WHERE created_ns < ?1", [cutoff])
                 .map_err(db_err)? as u64;
             let rollup_minutes = tx
-                .execute("DELETE FROM metric_rollups WHERE minute < ?1", [cutoff_minute])
+                .execute(
+                    "DELETE FROM metric_rollups WHERE minute < ?1",
+                    [cutoff_minute],
+                )
                 .map_err(db_err)? as u64;
             let evidence = tx
                 .execute("DELETE FROM non_mfa_evidence WHERE last_ns < ?1", [cutoff])
