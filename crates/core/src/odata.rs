@@ -131,10 +131,10 @@ pub fn parse_function_call(
     } else {
         name = seg.clone();
         for (k, v) in query {
-            if let Some(decl) = lookup(k.trim_start_matches('@')) {
-                if params.insert(decl, v.clone()).is_some() {
-                    return Err(ODataError::DuplicateParameter(decl.to_string()));
-                }
+            if let Some(decl) = lookup(k.trim_start_matches('@'))
+                && params.insert(decl, v.clone()).is_some()
+            {
+                return Err(ODataError::DuplicateParameter(decl.to_string()));
             }
         }
     }

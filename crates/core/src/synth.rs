@@ -275,6 +275,10 @@ impl Iterator for SignIns<'_> {
     }
 }
 
+/// (error code, failure reason, authenticationRequirement, conditionalAccessStatus,
+/// steps as (method, requirement, succeeded)).
+type Outcome = (i64, &'static str, &'static str, &'static str, Vec<(&'static str, &'static str, bool)>);
+
 fn signin_record(
     rng: &mut ChaCha8Rng,
     tenant: &SynthTenant,
@@ -293,7 +297,7 @@ fn signin_record(
     let interactive = rng.random_bool(0.6);
     let roll: f64 = rng.random();
     // Outcome mix drawn from what tenants typically see.
-    let (code, reason, requirement, ca, steps): (i64, &str, &str, &str, Vec<(&str, &str, bool)>) =
+    let (code, reason, requirement, ca, steps): Outcome =
         if roll < 0.05 && user.mfa_registered {
             (
                 500121,

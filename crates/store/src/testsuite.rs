@@ -1,6 +1,8 @@
 //! The store test suite every backend must pass. Each case takes a fresh, empty store;
 //! `store_suite!` turns the list into `#[tokio::test]`s for a backend.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use crate::*;
 use chrono::{DateTime, Duration, Utc};
 use mfalens_core::classify::{SignInFact, SignInFacts};

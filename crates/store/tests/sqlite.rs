@@ -1,5 +1,7 @@
 //! The store suite against a real SQLite file in a temporary directory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use mfalens_store::sqlite::SqliteStore;
 use mfalens_store::store_suite;
 use mfalens_store::testsuite::Fixture;

@@ -128,6 +128,10 @@ fn retention_cutoff_ns(now: DateTime<Utc>) -> i64 {
     to_nanos(now - Duration::days(RETENTION_DAYS))
 }
 
+/// Partner sign-in evidence gathered in one batch, per (tenant, user, app):
+/// (upn, app name, count, first ns, last ns).
+type Evidence<'a> = (Option<&'a str>, Option<&'a str>, u64, i64, i64);
+
 fn ingest_blocking(
     conn: &mut Connection,
     mut batch: Vec<SignInFact>,
@@ -139,8 +143,7 @@ fn ingest_blocking(
     batch.sort_unstable_by(|a, b| (&a.tenant_id, &a.id).cmp(&(&b.tenant_id, &b.id)));
     let tx = conn.transaction().map_err(db_err)?;
     let mut rollups: HashMap<(&str, u8, i64), u64> = HashMap::new();
-    let mut evidence: HashMap<(&str, &str, &str), (Option<&str>, Option<&str>, u64, i64, i64)> =
-        HashMap::new();
+    let mut evidence: HashMap<(&str, &str, &str), Evidence<'_>> = HashMap::new();
     {
         let mut insert = tx
             .prepare_cached(
