@@ -143,3 +143,47 @@ mod tests {
         assert_eq!(bad.reason, "expected a JSON object");
     }
 }
+
+#[cfg(test)]
+mod documented_examples {
+    //! The example files in docs/ must stay valid and classify as docs/formats.md says.
+
+    use super::*;
+    use crate::metric::Metric;
+    use crate::records::read_records;
+    use crate::time::parse_datetime;
+
+    #[test]
+    fn the_documented_examples_load_and_classify_as_described() {
+        let now = parse_datetime("2026-11-23T00:00:00Z").unwrap();
+        let cfg = ClassifyConfig::default();
+        let scope = TenantScope::default();
+        let mut facts = Vec::new();
+        read_records(&include_bytes!("../../../docs/examples/signins.ndjson")[..], &mut |p, i| {
+            facts.push(parse_signin(p, i, &scope, &cfg, now).unwrap());
+            Ok(())
+        })
+        .unwrap();
+        let m: Vec<Vec<Metric>> = facts.iter().map(|f| f.facts.metrics.iter().collect()).collect();
+        assert_eq!(m[0], vec![Metric::MfaSignInFailure]);
+        assert_eq!(
+            m[1],
+            vec![
+                Metric::MfaSignInSuccess,
+                Metric::ConditionalAccessCompliantDevicesSignInSuccess,
+                Metric::ConditionalAccessManagedDevicesSignInSuccess,
+                Metric::SamlSignInSuccess
+            ]
+        );
+        assert!(m[2].is_empty() && facts[2].facts.partner_non_mfa);
+        assert_eq!(m[3], vec![Metric::ConditionalAccessBlockedSignIn]);
+        let mut users = Vec::new();
+        read_records(&include_bytes!("../../../docs/examples/users.ndjson")[..], &mut |p, i| {
+            users.push(parse_user(p, i, &scope, now).unwrap());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[1].per_user_mfa_state, crate::directory::PerUserMfaState::Enabled);
+    }
+}
