@@ -75,12 +75,22 @@ pub struct FunctionCall {
 /// Parses `name(p1=v1,p2=@alias)` (the segment as it came, still percent-encoded), or a bare
 /// `name` whose parameters come from the query string. `declared` lists the parameter names;
 /// they match case-insensitively, as Graph does.
+///
+/// The official SDKs' URI templates drop the commas between parameters
+/// (`f(a=1b=2)`), so a declared `name=` starts a parameter wherever it appears. The raw text
+/// is split first and each value decoded afterwards, so an encoded `%2C` never splits a value.
 pub fn parse_function_call(
     raw_segment: &str,
     query: &[(String, String)],
     declared: &[&'static str],
 ) -> Result<FunctionCall, ODataError> {
-    let seg = percent_decode_strict(raw_segment)?;
+    // A client that encoded the parentheses too is read as if it had not.
+    let decoded_whole = percent_decode_strict(raw_segment)?;
+    let seg: &str = if raw_segment.contains('(') || !decoded_whole.contains('(') {
+        raw_segment
+    } else {
+        &decoded_whole
+    };
     let lookup = |n: &str| declared.iter().copied().find(|d| d.eq_ignore_ascii_case(n));
     let alias_value = |alias: &str| -> Option<String> {
         let bare = alias.trim_start_matches('@');
@@ -93,43 +103,7 @@ pub fn parse_function_call(
             .map(|(_, v)| v.clone())
     };
     let mut params = HashMap::new();
-    let name;
-    if let Some(open) = seg.find('(') {
-        if !seg.ends_with(')') {
-            return Err(ODataError::NotAFunctionCall(seg.clone()));
-        }
-        name = seg[..open].to_string();
-        let inner = &seg[open + 1..seg.len() - 1];
-        for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| ODataError::NotAFunctionCall(seg.clone()))?;
-            let (k, v) = (k.trim(), v.trim());
-            let decl = lookup(k).ok_or_else(|| ODataError::UnknownParameter(k.to_string()))?;
-            let value = if v.starts_with('@') {
-                // An alias with no value binds nothing; a required parameter then reports it.
-                match alias_value(v) {
-                    Some(val) => Some(val),
-                    None => {
-                        if params.contains_key(decl) {
-                            return Err(ODataError::DuplicateParameter(decl.to_string()));
-                        }
-                        params.insert(decl, ALIAS_UNBOUND.to_string() + v);
-                        continue;
-                    }
-                }
-            } else {
-                Some(v.to_string())
-            };
-            if params.contains_key(decl) {
-                return Err(ODataError::DuplicateParameter(decl.to_string()));
-            }
-            if let Some(val) = value.filter(|val| !val.eq_ignore_ascii_case("null")) {
-                params.insert(decl, val);
-            }
-        }
-    } else {
-        name = seg.clone();
+    let Some(open) = seg.find('(') else {
         for (k, v) in query {
             if let Some(decl) = lookup(k.trim_start_matches('@'))
                 && params.insert(decl, v.clone()).is_some()
@@ -137,8 +111,73 @@ pub fn parse_function_call(
                 return Err(ODataError::DuplicateParameter(decl.to_string()));
             }
         }
+        return Ok(FunctionCall {
+            name: decoded_whole,
+            params,
+        });
+    };
+    if !seg.ends_with(')') {
+        return Err(ODataError::NotAFunctionCall(decoded_whole));
+    }
+    let name = percent_decode_strict(&seg[..open])?;
+    let inner = &seg[open + 1..seg.len() - 1];
+    for piece in split_parameters(inner, declared) {
+        let (k, v) = piece.split_once('=').ok_or_else(|| {
+            ODataError::UnknownParameter(
+                percent_decode_strict(piece).unwrap_or_else(|_| piece.to_string()),
+            )
+        })?;
+        let k = percent_decode_strict(k.trim())?;
+        let v = percent_decode_strict(v.trim())?;
+        let decl = lookup(&k).ok_or_else(|| ODataError::UnknownParameter(k.clone()))?;
+        if params.contains_key(decl) {
+            return Err(ODataError::DuplicateParameter(decl.to_string()));
+        }
+        if v.starts_with('@') {
+            match alias_value(&v) {
+                Some(val) if !val.eq_ignore_ascii_case("null") => {
+                    params.insert(decl, val);
+                }
+                Some(_) => {}
+                // An alias with no value binds nothing; a required parameter then reports it.
+                None => {
+                    params.insert(decl, ALIAS_UNBOUND.to_string() + &v);
+                }
+            }
+        } else if !v.eq_ignore_ascii_case("null") {
+            params.insert(decl, v);
+        }
     }
     Ok(FunctionCall { name, params })
+}
+
+/// Splits raw parameter text at commas and wherever a declared `name=` begins.
+fn split_parameters<'a>(inner: &'a str, declared: &[&str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for piece in inner.split(',') {
+        let lower = piece.to_ascii_lowercase();
+        let mut starts: Vec<usize> = declared
+            .iter()
+            .flat_map(|d| {
+                let pat = format!("{}=", d.to_ascii_lowercase());
+                lower
+                    .match_indices(&pat)
+                    .map(|(i, _)| i)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        for (i, &s) in starts.iter().enumerate() {
+            let e = starts.get(i + 1).copied().unwrap_or(piece.len());
+            let part = piece[s..e].trim();
+            if !part.is_empty() {
+                out.push(part);
+            }
+        }
+    }
+    out
 }
 
 const ALIAS_UNBOUND: &str = "\u{0}unbound:";
@@ -233,6 +272,40 @@ mod tests {
         assert_eq!(
             c.required_datetime(P[1]).unwrap(),
             parse_datetime("2026-11-01T01:00:00Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn the_python_sdk_form_without_commas() {
+        let seg = "getMetricsForMfaSignInFailure(inclusiveIntervalStartDateTime=2026-11-01T00%3A00%3A00%2B00%3A00exclusiveIntervalEndDateTime=2026-11-01T00%3A20%3A00%2B00%3A00aggregationIntervalInMinutes=@aggregationIntervalInMinutes)";
+        let c = call(seg, Some("aggregationIntervalInMinutes=10")).unwrap();
+        assert_eq!(c.name, "getMetricsForMfaSignInFailure");
+        assert_eq!(
+            c.required_datetime(P[0]).unwrap(),
+            parse_datetime("2026-11-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            c.required_datetime(P[1]).unwrap(),
+            parse_datetime("2026-11-01T00:20:00Z").unwrap()
+        );
+        assert_eq!(c.optional_int32(P[2]).unwrap(), Some(10));
+        let c = call("f(aggregationIntervalInMinutes=5colour=1)", None).unwrap();
+        assert!(
+            matches!(c.optional_int32(P[2]), Err(ODataError::BadInt32 { .. })),
+            "junk glued to a value is no number"
+        );
+        assert_eq!(
+            call("f(aggregationIntervalInMinutes=5,colour=1)", None).unwrap_err(),
+            ODataError::UnknownParameter("colour".into())
+        );
+        let c = call(
+            "f(inclusiveIntervalStartDateTime=2026-11-01T00:00:00%2C00Z)",
+            None,
+        )
+        .unwrap();
+        assert!(
+            c.required_datetime(P[0]).is_err(),
+            "an encoded comma stays inside its value"
         );
     }
 
