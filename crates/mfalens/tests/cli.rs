@@ -4,99 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mfalens");
-const NOW: &str = "2026-11-20T12:00:00Z";
+mod common;
 
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Generates ending at `now` (the fixed `NOW` when None).
-fn generate(dir: &Path, gzip: bool, now: Option<&str>) {
-    let mut args = vec![
-        "generate",
-        "--seed",
-        "5",
-        "--tenants",
-        "2",
-        "--users",
-        "60",
-        "--signins",
-        "4000",
-        "--now",
-        now.unwrap_or(NOW),
-        "--out",
-    ];
-    let d = dir.to_str().unwrap();
-    args.push(d);
-    if gzip {
-        args.push("--gzip");
-    }
-    let (ok, _, err) = run(&args);
-    assert!(ok, "{err}");
-}
-
-fn read_lines(path: &Path) -> Vec<Value> {
-    let mut text = String::new();
-    if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-            .read_to_string(&mut text)
-            .unwrap();
-    } else {
-        text = std::fs::read_to_string(path).unwrap();
-    }
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &str) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--database", db, "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // The server prints its address once it is listening: no sleeping.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line.trim().rsplit(' ').next().unwrap().to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn token(db: &str, args: &[&str]) -> String {
-    let mut all = vec!["token", "--database", db];
-    all.extend_from_slice(args);
-    let (ok, out, err) = run(&all);
-    assert!(ok, "{err}");
-    out.lines().last().unwrap().to_string()
-}
+use common::*;
 
 #[test]
 fn generate_is_deterministic_for_a_seed() {

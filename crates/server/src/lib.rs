@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod context;
 pub mod error;
+mod fallback;
 pub mod graph;
 pub mod health;
 pub mod ingest;
@@ -106,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .merge(partner::routes().layer(from_fn_with_state(state.clone(), context::partner)))
         .merge(ingest::routes().layer(from_fn_with_state(state.clone(), context::own)))
         .merge(health::routes())
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .on_response(

@@ -336,3 +336,30 @@ async fn users_import_inserts_then_updates() {
     );
     assert_eq!(app.store.counts(Some(TENANT_A)).await.unwrap().users, 40);
 }
+
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_in_their_family_envelope() {
+    let app = TestApp::start().await;
+    let r = app.get("/beta/reports/nothingHere", "t").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().contains_key("request-id"));
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "BadRequest");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothingHere")
+    );
+    let r = app
+        .client
+        .get(app.url("/ingest/signins"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "MethodNotAllowed");
+    let r = app.get("/nowhere", "t").await;
+    assert_eq!(r.status(), 404);
+}
