@@ -1,7 +1,7 @@
 //! The real `mfalens` binary end to end: generate files, ingest them, serve, and ask over
 //! HTTP; counts are checked against an independent count of the same files.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use serde_json::{Value, json};
 
