@@ -7,12 +7,10 @@ mod reports;
 mod users;
 
 use crate::app::{TENANT_A, TENANT_B, TestApp};
-use chrono::Duration;
+pub use chrono::Duration;
 use mfalens_core::directory::DirectoryUser;
 use mfalens_core::synth::{SynthConfig, SynthTenant, organisation, user_record};
-use mfalens_server::auth::local::TokenSpec;
-use mfalens_server::auth::policy::Role;
-use mfalens_server::auth::verify::GRAPH_AUDIENCES;
+pub use mfalens_server::auth::policy::Role;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -86,29 +84,6 @@ pub fn synth_records(app: &TestApp, n: usize) -> (Vec<SynthTenant>, Vec<Value>) 
         .flat_map(|t| t.users.iter().map(move |u| user_record(t, u)))
         .collect();
     (org, records)
-}
-
-/// A delegated Graph token for `oid` with an explicit UPN claim.
-pub fn delegated(
-    app: &TestApp,
-    tenant: &str,
-    oid: &str,
-    upn: Option<&str>,
-    scopes: &str,
-    roles: &[Role],
-) -> String {
-    app.token(&TokenSpec {
-        tenant_id: tenant.into(),
-        object_id: oid.into(),
-        upn: upn.map(str::to_string),
-        scopes: scopes.split_whitespace().map(str::to_string).collect(),
-        directory_roles: roles.iter().map(|r| r.template_id.to_string()).collect(),
-        mfa: true,
-        audience: GRAPH_AUDIENCES[0].into(),
-        app_id: "client-app".into(),
-        lifetime: Duration::hours(1),
-        ..TokenSpec::default()
-    })
 }
 
 pub struct Reply {

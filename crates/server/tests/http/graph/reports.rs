@@ -25,14 +25,7 @@ async fn credential_registration_counts_match_an_independent_count() {
     let app = TestApp::start().await;
     let (_, records) = synth_records(&app, 120);
     load(&app, &records).await;
-    let token = delegated(
-        &app,
-        TENANT_A,
-        ALICE,
-        None,
-        "Reports.Read.All",
-        &[REPORTS_READER],
-    );
+    let token = app.graph_delegated(TENANT_A, ALICE, None, "Reports.Read.All", &[REPORTS_READER]);
     let count = |name: &str| {
         enabled_in(&records, TENANT_A)
             .filter(|r| flag(r, name))
@@ -74,7 +67,7 @@ async fn credential_registration_counts_match_an_independent_count() {
     );
 
     let path = "/beta/reports/getCredentialUserRegistrationCount";
-    let no_role = delegated(&app, TENANT_A, ALICE, None, "Reports.Read.All", &[]);
+    let no_role = app.graph_delegated(TENANT_A, ALICE, None, "Reports.Read.All", &[]);
     assert_graph_error(
         &get(&app, path, &no_role).await,
         403,
@@ -190,10 +183,9 @@ async fn registration_details_entities_are_exact() {
     );
 
     // Permissions: a report reader role for delegated callers; AuditLog.Read.All either way.
-    let no_role = delegated(&app, TENANT_A, ALICE, None, "AuditLog.Read.All", &[]);
+    let no_role = app.graph_delegated(TENANT_A, ALICE, None, "AuditLog.Read.All", &[]);
     assert_eq!(get(&app, DETAILS, &no_role).await.status, 403);
-    let reader = delegated(
-        &app,
+    let reader = app.graph_delegated(
         TENANT_A,
         ALICE,
         None,
@@ -398,8 +390,7 @@ async fn registration_summaries_by_feature_and_method() {
     let app = TestApp::start().await;
     let (_, records) = synth_records(&app, 200);
     load(&app, &records).await;
-    let token = delegated(
-        &app,
+    let token = app.graph_delegated(
         TENANT_A,
         ALICE,
         None,
@@ -513,7 +504,7 @@ async fn registration_summaries_by_feature_and_method() {
     ] {
         assert_graph_error(&get(&app, &path, &token).await, 400, "BadRequest", says);
     }
-    let no_role = delegated(&app, TENANT_A, ALICE, None, "AuditLog.Read.All", &[]);
+    let no_role = app.graph_delegated(TENANT_A, ALICE, None, "AuditLog.Read.All", &[]);
     assert_eq!(
         get(&app, &format!("{AM}/usersRegisteredByFeature"), &no_role)
             .await

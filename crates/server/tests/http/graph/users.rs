@@ -209,14 +209,7 @@ async fn requirements_read_and_write_with_enabled_becoming_enforced() {
 async fn me_is_the_signed_in_user_and_only_with_a_delegated_token() {
     let app = fixed_app().await;
     let me = "/beta/me/authentication/requirements";
-    let alice = delegated(
-        &app,
-        TENANT_A,
-        ALICE,
-        Some(ALICE_UPN),
-        "Policy.Read.All",
-        &[],
-    );
+    let alice = app.graph_delegated(TENANT_A, ALICE, Some(ALICE_UPN), "Policy.Read.All", &[]);
     let r = get(&app, me, &alice).await;
     assert_eq!(
         r.body,
@@ -238,8 +231,7 @@ async fn me_is_the_signed_in_user_and_only_with_a_delegated_token() {
         );
     }
 
-    let ghost = delegated(
-        &app,
+    let ghost = app.graph_delegated(
         TENANT_A,
         "0e0e0e0e-0000-4000-8000-000000000000",
         None,
@@ -260,8 +252,7 @@ async fn me_is_the_signed_in_user_and_only_with_a_delegated_token() {
             .status,
         403
     );
-    let writer = delegated(
-        &app,
+    let writer = app.graph_delegated(
         TENANT_A,
         ALICE,
         None,
@@ -280,7 +271,7 @@ async fn me_is_the_signed_in_user_and_only_with_a_delegated_token() {
         "Alice has a method registered"
     );
     // Alice's token in tenant B does not reach tenant A's Alice.
-    let elsewhere = delegated(&app, TENANT_B, ALICE, None, "Policy.Read.All", &[]);
+    let elsewhere = app.graph_delegated(TENANT_B, ALICE, None, "Policy.Read.All", &[]);
     assert_eq!(get(&app, me, &elsewhere).await.status, 404);
 }
 
@@ -288,7 +279,7 @@ async fn me_is_the_signed_in_user_and_only_with_a_delegated_token() {
 async fn self_and_others_delegated_and_application_permissions() {
     let app = fixed_app().await;
     let d = |oid: &str, upn: Option<&str>, scopes: &str, roles: &[Role]| {
-        delegated(&app, TENANT_A, oid, upn, scopes, roles)
+        app.graph_delegated(TENANT_A, oid, upn, scopes, roles)
     };
     let read = "UserAuthenticationMethod.Read";
     let write = "UserAuthenticationMethod.ReadWrite";
