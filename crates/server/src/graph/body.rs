@@ -1,6 +1,7 @@
 //! The JSON body of a Graph `PATCH`: its media type checked, its size capped, read whole.
 //! What the JSON means is the domain's business (`mfalens_core::directory`).
 
+use crate::AppState;
 use crate::error::GraphError;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,8 +19,9 @@ pub fn unsupported_media_type(message: String) -> GraphError {
     )
 }
 
-/// Reads a JSON request body of at most `limit` bytes.
-pub async fn json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, GraphError> {
+/// Reads a JSON request body of at most `PATCH_BODY_LIMIT` bytes (or the server's limit).
+pub async fn json(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, GraphError> {
+    let limit = PATCH_BODY_LIMIT.min(st.config().max_body_bytes);
     let media = headers
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("(not text)"))

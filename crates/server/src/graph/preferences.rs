@@ -1,6 +1,6 @@
 //! `GET|PATCH /beta/users/{id | userPrincipalName}/authentication/signInPreferences`.
 
-use super::body::{self, PATCH_BODY_LIMIT};
+use super::body;
 use super::users::{self, authorize_named, find};
 use super::{GraphJson, odata_base};
 use crate::AppState;
@@ -34,8 +34,7 @@ pub async fn patch(
 ) -> Result<StatusCode, GraphError> {
     let named = users::from_path(&uri)?;
     authorize_named(&p, Operation::WriteSignInPreferences, &named)?;
-    let limit = PATCH_BODY_LIMIT.min(st.config().max_body_bytes);
-    let bytes = body::json(&headers, body, limit).await?;
+    let bytes = body::json(&st, &headers, body).await?;
     let change = parse_sign_in_preferences_patch(&bytes)
         .map_err(|e| GraphError::bad_request(e.to_string()))?;
     let user = find(&st, &p, Operation::WriteSignInPreferences, &named).await?;

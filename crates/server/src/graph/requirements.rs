@@ -1,7 +1,7 @@
 //! `GET|PATCH /beta/users/{id | userPrincipalName}/authentication/requirements` and
 //! `GET|PATCH /beta/me/authentication/requirements` (per-user MFA state).
 
-use super::body::{self, PATCH_BODY_LIMIT};
+use super::body;
 use super::users::{self, Named, authorize_named, find};
 use super::{GraphJson, odata_base};
 use crate::AppState;
@@ -73,8 +73,7 @@ async fn write(
     body: Body,
 ) -> Result<StatusCode, GraphError> {
     authorize_named(p, Operation::WriteRequirements, named)?;
-    let limit = PATCH_BODY_LIMIT.min(st.config().max_body_bytes);
-    let bytes = body::json(headers, body, limit).await?;
+    let bytes = body::json(st, headers, body).await?;
     let state =
         parse_requirements_patch(&bytes).map_err(|e| GraphError::bad_request(e.to_string()))?;
     let user = find(st, p, Operation::WriteRequirements, named).await?;
