@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 macro_rules! graph_enum {
     ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize)]
         pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
 
         impl $name {
@@ -20,9 +20,9 @@ macro_rules! graph_enum {
                 match self { $($name::$variant => $wire),+ }
             }
             /// Reads a wire value, ignoring case as real exports require.
-            pub fn parse(s: &str) -> Result<Self, RecordError> {
+            pub fn parse(s: &str) -> Result<Self, $crate::signin::RecordError> {
                 $(if s.eq_ignore_ascii_case($wire) { return Ok($name::$variant); })+
-                Err(RecordError::UnknownEnum {
+                Err($crate::signin::RecordError::UnknownEnum {
                     field: $field,
                     value: s.to_string(),
                     expected: concat!($($wire, " "),+),
@@ -31,6 +31,8 @@ macro_rules! graph_enum {
         }
     };
 }
+
+pub(crate) use graph_enum;
 
 graph_enum!(
     /// Graph `perUserMfaState`.

@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod directory;
+pub mod filter;
 pub mod ingest;
 pub mod metric;
 pub mod odata;

@@ -24,6 +24,12 @@ pub enum ODataError {
     BadDateTimeOffset { param: String, value: String },
     #[error("'{value}' is not a valid Edm.Int32 literal for '{param}'")]
     BadInt32 { param: String, value: String },
+    #[error("'{value}' is not a valid value for '{param}' (expected one of: {expected})")]
+    BadEnum {
+        param: String,
+        value: String,
+        expected: String,
+    },
 }
 
 /// Decodes `%XX` sequences, refusing stray `%` and bytes that are not UTF-8.
@@ -210,6 +216,12 @@ impl FunctionCall {
         })
     }
 
+    /// The literal text of an optional parameter: `None` when absent, bound to null, or an
+    /// alias with no value (all of which mean the default).
+    pub fn optional_literal(&self, name: &str) -> Result<Option<&str>, ODataError> {
+        self.literal(name, false)
+    }
+
     pub fn optional_int32(&self, name: &str) -> Result<Option<i64>, ODataError> {
         let Some(v) = self.literal(name, false)? else {
             return Ok(None);
@@ -221,6 +233,29 @@ impl FunctionCall {
                 value: v.to_string(),
             })
     }
+}
+
+/// The member name of an enum literal: `'member'`, the typed form
+/// `microsoft.graph.includedUserTypes'member'` (namespace or alias `graph.` optional), or a
+/// bare `member`. `None` when quotes are unbalanced or the type prefix names another type.
+pub fn enum_member<'a>(literal: &'a str, type_name: &str) -> Option<&'a str> {
+    let s = literal.trim();
+    let Some(open) = s.find('\'') else {
+        let bare = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        return bare.then_some(s);
+    };
+    let prefix = &s[..open];
+    if !prefix.is_empty() {
+        let t = prefix
+            .strip_prefix("microsoft.graph.")
+            .or_else(|| prefix.strip_prefix("graph."))
+            .unwrap_or(prefix);
+        if !t.eq_ignore_ascii_case(type_name) {
+            return None;
+        }
+    }
+    let inner = s[open + 1..].strip_suffix('\'')?;
+    (!inner.contains('\'')).then_some(inner)
 }
 
 /// An `Edm.DateTimeOffset` literal: RFC 3339 with a zone (`Z` or an offset), unquoted.
@@ -357,10 +392,53 @@ mod tests {
             Err(ODataError::UnboundAlias("@s".into()))
         );
         assert!(percent_decode_strict("%zz").is_err());
+        assert!(percent_decode_strict("%4").is_err());
         assert!(percent_decode_strict("%ff").is_err(), "not UTF-8");
         assert_eq!(
             percent_decode_strict("alice%40contoso.com").unwrap(),
             "alice@contoso.com"
         );
+    }
+
+    #[test]
+    fn enum_literals_in_every_form() {
+        let t = "includedUserTypes";
+        assert_eq!(enum_member("'guest'", t), Some("guest"));
+        assert_eq!(enum_member("guest", t), Some("guest"));
+        assert_eq!(
+            enum_member("microsoft.graph.includedUserTypes'guest'", t),
+            Some("guest")
+        );
+        assert_eq!(enum_member("graph.IncludedUserTypes'all'", t), Some("all"));
+        assert_eq!(
+            enum_member("microsoft.graph.includedUserRoles'all'", t),
+            None
+        );
+        assert_eq!(enum_member("'guest", t), None);
+        assert_eq!(enum_member("'gu'est'", t), None);
+        assert_eq!(enum_member("", t), None);
+        assert_eq!(enum_member("gu est", t), None);
+        let c = parse_function_call(
+            "usersRegisteredByFeature(includedUserTypes='member',includedUserRoles=@r)",
+            &parse_query(Some("@r='admin'")).unwrap(),
+            &["includedUserTypes", "includedUserRoles"],
+        )
+        .unwrap();
+        assert_eq!(
+            c.optional_literal("includedUserTypes").unwrap(),
+            Some("'member'")
+        );
+        assert_eq!(
+            c.optional_literal("includedUserRoles").unwrap(),
+            Some("'admin'")
+        );
+        let c = parse_function_call(
+            "usersRegisteredByFeature(includedUserRoles=@r)",
+            &[],
+            &["includedUserTypes", "includedUserRoles"],
+        )
+        .unwrap();
+        assert_eq!(c.optional_literal("includedUserRoles").unwrap(), None);
+        assert_eq!(c.optional_literal("includedUserTypes").unwrap(), None);
     }
 }

@@ -1,17 +1,71 @@
 //! Microsoft Graph beta API family, as `../shared/contract/graph-beta.md` specifies it.
+//! One module per resource; this one holds the routes and what every Graph response shares.
 
+mod body;
+mod credentials;
+mod details;
+mod keys;
 mod metrics;
+mod paging;
+mod preferences;
+mod requirements;
+mod summaries;
+mod users;
 
 use crate::AppState;
+use crate::error::GraphError;
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/beta/reports/serviceActivity/{call}",
-        get(metrics::get_metrics),
+    let users = "/beta/users/{key}/authentication";
+    Router::new()
+        .route(
+            "/beta/reports/serviceActivity/{call}",
+            only(get(metrics::get_metrics)),
+        )
+        .route("/beta/reports/{call}", only(get(credentials::get)))
+        .route(
+            "/beta/reports/authenticationMethods/{segment}",
+            only(get(summaries::dispatch)),
+        )
+        .route(
+            "/beta/reports/authenticationMethods/userRegistrationDetails",
+            only(get(details::list)),
+        )
+        .route(
+            "/beta/reports/authenticationMethods/userRegistrationDetails/{key}",
+            only(get(details::one)),
+        )
+        .route(
+            &format!("{users}/signInPreferences"),
+            only(get(preferences::get).patch(preferences::patch)),
+        )
+        .route(
+            &format!("{users}/requirements"),
+            only(get(requirements::get).patch(requirements::patch)),
+        )
+        .route(
+            "/beta/me/authentication/requirements",
+            only(get(requirements::get_me).patch(requirements::patch_me)),
+        )
+}
+
+/// A route whose other methods get a Graph 405 instead of an empty one.
+fn only(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    m.fallback(method_not_allowed)
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> GraphError {
+    GraphError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "BadRequest",
+        format!(
+            "The HTTP method '{method}' is not allowed on '{}'.",
+            uri.path()
+        ),
     )
 }
 
@@ -41,4 +95,31 @@ pub fn odata_base(st: &AppState, headers: &HeaderMap) -> String {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     format!("http://{host}/beta")
+}
+
+/// The `i`-th segment of the raw (still percent-encoded) path; `""` when there is none.
+/// Path keys are read from here, never from axum's decoded `Path`, so that decoding is strict.
+pub fn raw_segment(uri: &Uri, i: usize) -> &str {
+    uri.path().split('/').nth(i).unwrap_or_default()
+}
+
+/// Strips the optional `microsoft.graph.` (or `graph.`) qualifier SDKs put on function names.
+pub fn unqualified(name: &str) -> &str {
+    let lower = name.to_ascii_lowercase();
+    for prefix in ["microsoft.graph.", "graph."] {
+        if lower.starts_with(prefix) {
+            return &name[prefix.len()..];
+        }
+    }
+    name
+}
+
+/// Quotes a caller-supplied value for an error message, cut to a readable length.
+pub fn shown(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.chars().count() <= MAX {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(MAX).collect();
+    format!("{cut}…")
 }

@@ -101,10 +101,23 @@ impl TestApp {
 
     /// A delegated Graph token for `user` in `tenant` with MFA.
     pub fn graph_user(&self, tenant: &str, user: &str, scopes: &str, roles: &[Role]) -> String {
+        let upn = format!("{user}@{tenant}.example");
+        self.graph_delegated(tenant, user, Some(&upn), scopes, roles)
+    }
+
+    /// A delegated Graph token with MFA for object id `oid` and the given `upn` claim.
+    pub fn graph_delegated(
+        &self,
+        tenant: &str,
+        oid: &str,
+        upn: Option<&str>,
+        scopes: &str,
+        roles: &[Role],
+    ) -> String {
         self.token(&TokenSpec {
             tenant_id: tenant.into(),
-            object_id: user.into(),
-            upn: Some(format!("{user}@{tenant}.example")),
+            object_id: oid.into(),
+            upn: upn.map(str::to_string),
             scopes: scopes.split_whitespace().map(str::to_string).collect(),
             directory_roles: roles.iter().map(|r| r.template_id.to_string()).collect(),
             mfa: true,
