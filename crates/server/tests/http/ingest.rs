@@ -340,7 +340,7 @@ async fn users_import_inserts_then_updates() {
 #[tokio::test]
 async fn unknown_paths_and_methods_answer_in_their_family_envelope() {
     let app = TestApp::start().await;
-    let r = app.get("/beta/reports/nothingHere", "t").await;
+    let r = app.get("/beta/nothing/nothingHere", "t").await;
     assert_eq!(r.status(), 400);
     assert!(r.headers().contains_key("request-id"));
     let e: Value = r.json().await.unwrap();
