@@ -470,3 +470,58 @@ mod tests {
         assert!(parse_requirements_patch(br#"{"perUserMfaState":"unknownFutureValue"}"#).is_err());
     }
 }
+
+/// Registered method name → the `userDefaultAuthenticationMethodType` it provides, most
+/// secure first (Entra's system-preferred MFA order: Authenticator push, OATH codes, then
+/// telephony).
+const SYSTEM_PREFERENCE: &[(&str, &str)] = &[
+    ("microsoftAuthenticatorPush", "push"),
+    ("softwareOneTimePasscode", "oath"),
+    ("hardwareOneTimePasscode", "oath"),
+    ("mobilePhone", "sms"),
+    ("alternateMobilePhone", "voiceAlternateMobile"),
+    ("officePhone", "voiceOffice"),
+];
+
+impl DirectoryUser {
+    /// `systemPreferredAuthenticationMethods`: the most secure second factor among the
+    /// registered methods (empty when none is registered).
+    pub fn system_preferred_methods(&self) -> Vec<&'static str> {
+        SYSTEM_PREFERENCE
+            .iter()
+            .find(|(method, _)| {
+                self.methods_registered
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(method))
+            })
+            .map(|(_, kind)| vec![*kind])
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod system_preferred_tests {
+    use super::*;
+
+    #[test]
+    fn the_most_secure_registered_method_wins() {
+        let now = crate::time::parse_datetime("2026-11-23T00:00:00Z").unwrap();
+        let user = |methods: &str| {
+            DirectoryUser::from_json(
+                format!(r#"{{"id":"a","tenantId":"t","userPrincipalName":"a@x","methodsRegistered":{methods}}}"#).as_bytes(),
+                None,
+                now,
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            user(r#"["mobilePhone","microsoftAuthenticatorPush"]"#).system_preferred_methods(),
+            vec!["push"]
+        );
+        assert_eq!(
+            user(r#"["email","mobilePhone"]"#).system_preferred_methods(),
+            vec!["sms"]
+        );
+        assert!(user(r#"["email"]"#).system_preferred_methods().is_empty());
+    }
+}

@@ -178,6 +178,7 @@ pub fn render(u: &DirectoryUser) -> Value {
         "methodsRegistered": u.methods_registered,
         "defaultMfaMethod": u.default_mfa_method.as_str(),
         "isSystemPreferredAuthenticationMethodEnabled": u.is_system_preferred_authentication_method_enabled,
+        "systemPreferredAuthenticationMethods": u.system_preferred_methods(),
         "userPreferredMethodForSecondaryAuthentication": u.user_preferred_method_for_secondary_authentication.map(|m| m.as_str()),
         "lastUpdatedDateTime": graph_datetime(u.last_updated),
     })

@@ -124,6 +124,7 @@ async fn registration_details_entities_are_exact() {
         "methodsRegistered": ["microsoftAuthenticatorPush", "mobilePhone"],
         "defaultMfaMethod": "microsoftAuthenticatorPush",
         "isSystemPreferredAuthenticationMethodEnabled": false,
+        "systemPreferredAuthenticationMethods": ["push"],
         "userPreferredMethodForSecondaryAuthentication": "push",
         "lastUpdatedDateTime": "2026-11-01T08:30:00.25Z",
     });
