@@ -244,6 +244,46 @@ fn the_official_graph_sdk_reads_every_endpoint() {
             "methodsRegistered": u["methodsRegistered"], "defaultMfaMethod": u["defaultMfaMethod"], "userType": u["userType"],
         }));
     }
+    // Registration summaries over enabled accounts, by population.
+    let population = |types: &str, roles: &str| -> Vec<&Value> {
+        enabled
+            .iter()
+            .filter(|u| types == "all" || u["userType"] == json!(types))
+            .filter(|u| roles == "all" || (u["isAdmin"] == json!(true)) == (roles == "admin"))
+            .map(|u| **u)
+            .collect()
+    };
+    let everyone = population("all", "all");
+    let passwordless = |u: &Value| {
+        u["methodsRegistered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "fido2SecurityKey" || m == "windowsHelloForBusiness")
+    };
+    let feature = |name: &str, f: &dyn Fn(&Value) -> bool| json!({"feature": name, "userCount": everyone.iter().filter(|u| f(u)).count()});
+    let by_feature = json!([{"includedUserTypes": null, "includedUserRoles": null, "expected": {
+    "totalUserCount": everyone.len(), "userTypes": "all", "userRoles": "all",
+    "userRegistrationFeatureCounts": [
+        feature("ssprRegistered", &|u| u["isSsprRegistered"] == json!(true)),
+        feature("ssprEnabled", &|u| u["isSsprEnabled"] == json!(true)),
+        feature("ssprCapable", &|u| u["isSsprCapable"] == json!(true)),
+        feature("passwordlessCapable", &|u| passwordless(u)),
+        feature("mfaCapable", &|u| u["isMfaCapable"] == json!(true)),
+    ]}}]);
+    let admins = population("member", "admin");
+    let mut per_method: std::collections::BTreeMap<String, u64> = Default::default();
+    for u in &admins {
+        for m in u["methodsRegistered"].as_array().unwrap() {
+            *per_method
+                .entry(m.as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let by_method = json!([{"includedUserTypes": "member", "includedUserRoles": "admin", "expected": {
+        "totalUserCount": admins.len(), "userTypes": "member", "userRoles": "admin",
+        "userRegistrationMethodCounts": per_method.iter().map(|(m, n)| json!({"authenticationMethod": m, "userCount": n})).collect::<Vec<_>>(),
+    }}]);
     let registered_admin = probe
         .iter()
         .find(|u| u["isMfaRegistered"] == json!(true))
@@ -262,6 +302,8 @@ fn the_official_graph_sdk_reads_every_endpoint() {
                 {"filter": null, "top": 7, "expectedIds": ids_where(&|_| true), "ordered": false},
             ],
         },
+        "usersRegisteredByFeature": by_feature,
+        "usersRegisteredByMethod": by_method,
         "patches": [
             {"user": registered_admin["id"], "resource": "requirements", "body": {"perUserMfaState": "enabled"},
              "expectedAfter": {"perUserMfaState": if registered_admin["isMfaRegistered"] == json!(true) { "enforced" } else { "enabled" }}},
