@@ -6,6 +6,7 @@ pub mod classify;
 pub mod directory;
 pub mod ingest;
 pub mod metric;
+pub mod non_mfa_report;
 pub mod odata;
 pub mod principal;
 pub mod records;

@@ -5,3 +5,4 @@
 
 mod app;
 mod ingest;
+mod partner;
