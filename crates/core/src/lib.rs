@@ -7,6 +7,7 @@ pub mod directory;
 pub mod filter;
 pub mod ingest;
 pub mod metric;
+pub mod non_mfa_report;
 pub mod odata;
 pub mod principal;
 pub mod records;

@@ -42,6 +42,9 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(cmd::migrate::MigrateArgs),
+    /// Reports read straight from the database (tables, CSV, JSON).
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::Token(a) => cmd::token::run(a).await,
             Command::Demo(a) => cmd::demo::run(a).await,
             Command::Migrate(a) => cmd::migrate::run(a).await,
+            Command::Report(c) => cmd::report::run(c).await,
         }
     });
     match result {

@@ -137,6 +137,25 @@ impl PartnerError {
     pub fn access_denied_403() -> Self {
         Self::new(StatusCode::FORBIDDEN, 2032, "Access denied")
     }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            500,
+            "An internal error occurred; MS-RequestId identifies it in the service log.",
+        )
+    }
+    /// **ours:** a query parameter of an mfalens extension is unknown or invalid.
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 2000, description)
+    }
+    /// **ours:** the code is the status; the description is ASP.NET's wording.
+    pub fn method_not_allowed(method: &axum::http::Method) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            405,
+            format!("The requested resource does not support http method '{method}'."),
+        )
+    }
     pub fn mfa_required() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -173,11 +192,7 @@ impl From<Denied> for PartnerError {
 impl From<StoreError> for PartnerError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
-        PartnerError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            500,
-            "An internal error occurred; MS-RequestId identifies it in the service log.",
-        )
+        PartnerError::internal()
     }
 }
 

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use clock::Clock;
 use mfalens_core::classify::ClassifyConfig;
 use mfalens_store::Store;
+use partner::recorder::NonMfaRecorder;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -58,6 +59,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: ServerConfig,
     classify: ClassifyConfig,
+    non_mfa: NonMfaRecorder,
 }
 
 /// Everything a handler may reach. Cheap to clone.
@@ -73,6 +75,7 @@ impl AppState {
         classify: ClassifyConfig,
     ) -> Self {
         AppState(Arc::new(Inner {
+            non_mfa: NonMfaRecorder::new(store.clone()),
             store,
             verifier,
             clock,
@@ -97,6 +100,10 @@ impl AppState {
     }
     pub fn classify(&self) -> &ClassifyConfig {
         &self.0.classify
+    }
+    /// Where Partner Center calls made without MFA leave their evidence.
+    pub fn non_mfa_recorder(&self) -> &NonMfaRecorder {
+        &self.0.non_mfa
     }
 }
 
@@ -128,13 +135,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves until `shutdown` resolves, then finishes in-flight requests and stores the non-MFA
+/// evidence they queued.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let served = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    state.non_mfa_recorder().flush().await;
+    served
 }

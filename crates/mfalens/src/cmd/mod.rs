@@ -4,5 +4,6 @@ pub mod demo;
 pub mod generate;
 pub mod ingest;
 pub mod migrate;
+pub mod report;
 pub mod serve;
 pub mod token;

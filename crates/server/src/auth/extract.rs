@@ -2,13 +2,16 @@
 //! `IngestCaller` only runs with a verified token of that API family's audience, and fails in
 //! that family's envelope otherwise.
 
+use super::policy::{Operation, Target, authorize};
 use super::principal::Principal;
 use super::verify::{AuthError, Family};
-use crate::AppState;
-use crate::error::{GraphError, OwnError};
+use crate::error::{GraphError, OwnError, PartnerError};
+use crate::partner::recorder;
+use crate::{AppState, MfaEnforcement};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use std::marker::PhantomData;
 
 /// The bearer token of a request, or why there is none.
 pub fn bearer(parts: &Parts) -> Result<&str, AuthError> {
@@ -50,5 +53,34 @@ impl FromRequestParts<AppState> for IngestCaller {
     type Rejection = OwnError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, OwnError> {
         Ok(IngestCaller(verify(parts, st, Family::Ingest)?))
+    }
+}
+
+/// The operation a Partner Center route performs; `PartnerCaller<O>` authorizes it.
+pub trait PartnerOperation {
+    const OPERATION: Operation;
+}
+
+/// A Partner Center caller, verified and authorized for `O`. On the way in, an App+User token
+/// without MFA evidence (`amr` lacks `mfa`) leaves a non-MFA observation, whatever happens
+/// next; then the caller must be allowed `O` (403 2032), and under `Enforce` the call is
+/// refused with 401 900421. App-only tokens are never MFA checked.
+pub struct PartnerCaller<O>(pub Principal, pub PhantomData<fn() -> O>);
+
+impl<O: PartnerOperation> FromRequestParts<AppState> for PartnerCaller<O> {
+    type Rejection = PartnerError;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PartnerError> {
+        let p = verify(parts, st, Family::PartnerCenter)?;
+        let user_without_mfa = p.is_delegated() && !p.mfa;
+        if user_without_mfa {
+            st.non_mfa_recorder()
+                .record(recorder::api_call(&p, st.now()))
+                .await;
+        }
+        authorize(&p, O::OPERATION, Target::Tenant)?;
+        if user_without_mfa && st.config().partner_mfa == MfaEnforcement::Enforce {
+            return Err(PartnerError::mfa_required());
+        }
+        Ok(PartnerCaller(p, PhantomData))
     }
 }

@@ -200,6 +200,7 @@ pub const TABLE: &[Rule] = &[
         endpoints: &[
             "GET /v1/nonMfaCompliantPartnerPrincipals",
             "GET /pcapi/v1/nonMfaCompliantPartnerPrincipals",
+            "GET /v1/nonMfaCompliantPartnerPrincipals/details (mfalens extension)",
         ],
         delegated_scopes: &["user_impersonation"],
         application_roles: &[],

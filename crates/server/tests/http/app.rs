@@ -33,7 +33,10 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// The SQLite file this instance serves.
+    pub db_path: std::path::PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -43,11 +46,17 @@ impl TestApp {
 
     pub async fn start_with(config: ServerConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"))
-                .await
-                .expect("store"),
-        );
+        let db_path = dir.path().join("t.db");
+        Self::start_on(dir, db_path, config).await
+    }
+
+    /// A server over an existing (or new) SQLite file: a restart when another instance used it.
+    pub async fn start_on(
+        dir: tempfile::TempDir,
+        db_path: std::path::PathBuf,
+        config: ServerConfig,
+    ) -> TestApp {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_path).await.expect("store"));
         let key = Arc::new(LocalKey::from_pem(key_pem()).expect("key"));
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let verifier = Verifier::new(
@@ -68,7 +77,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let st = state.clone();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             let _ = mfalens_server::serve(listener, st, async {
                 let _ = rx.await;
             })
@@ -82,7 +91,20 @@ impl TestApp {
             clock,
             state,
             dir,
+            db_path,
             shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server gracefully and waits until it has finished (queued evidence stored).
+    pub async fn stop(&mut self) {
+        self.client = reqwest::Client::new();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
         }
     }
 
@@ -149,6 +171,19 @@ impl TestApp {
             upn: Some(format!("{user}@partner.example")),
             scopes: vec!["user_impersonation".into()],
             mfa,
+            audience: PARTNER_CENTER_AUDIENCES[0].into(),
+            app_id: "partner-app".into(),
+            lifetime: Duration::hours(1),
+            ..TokenSpec::default()
+        })
+    }
+
+    /// An application (app-only) Partner Center token.
+    pub fn partner_app(&self, tenant: &str) -> String {
+        self.token(&TokenSpec {
+            tenant_id: tenant.into(),
+            object_id: "partner-sp".into(),
+            app_roles: vec!["user_impersonation".into()],
             audience: PARTNER_CENTER_AUDIENCES[0].into(),
             app_id: "partner-app".into(),
             lifetime: Duration::hours(1),

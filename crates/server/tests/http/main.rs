@@ -6,3 +6,4 @@
 mod app;
 mod graph;
 mod ingest;
+mod partner;
