@@ -391,3 +391,106 @@ async fn user_batches_apply_in_order_and_in_bulk() {
     assert_eq!(s.counts(Some(T2)).await.unwrap().users, 1500);
     assert_eq!(s.registration_summary(T2).await.unwrap().total, 1500);
 }
+
+/// Throughput, not correctness (figures for docs/scaling.md):
+/// `cargo test --release -p mfalens-store --test postgres ingest_throughput -- --ignored --nocapture`
+/// with `MFALENS_BENCH_SIGNINS` (default 300000) and `MFALENS_BENCH_BATCH` (default 50000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn ingest_throughput() {
+    use mfalens_core::classify::ClassifyConfig;
+    use mfalens_core::signin::SignInEvent;
+    use mfalens_core::synth::{SynthConfig, organisation, signins};
+    use std::time::Instant;
+
+    let Some(schema) = TestSchema::create().await else {
+        return;
+    };
+    let Some(schema2) = TestSchema::create().await else {
+        return;
+    };
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env("MFALENS_BENCH_SIGNINS", 300_000);
+    let batch = env("MFALENS_BENCH_BATCH", 50_000) as usize;
+    let cfg = SynthConfig {
+        seed: 7,
+        tenants: 10,
+        users_per_tenant: 2_000,
+        days: 30,
+        signins: n,
+        now: now(),
+    };
+    let org = organisation(&cfg);
+    let classify = ClassifyConfig::default();
+    let facts: Vec<SignInFact> = signins(&cfg, &org)
+        .map(|v| {
+            let ev = SignInEvent::from_json(v.to_string().as_bytes(), None).unwrap();
+            SignInFact::from_event(ev, &classify)
+        })
+        .collect();
+
+    let store = schema.open().await;
+    let t = Instant::now();
+    let mut out = IngestOutcome::default();
+    for chunk in facts.chunks(batch) {
+        out += store.ingest_signins(chunk.to_vec(), now()).await.unwrap();
+    }
+    let new = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut again = IngestOutcome::default();
+    for chunk in facts.chunks(batch) {
+        again += store.ingest_signins(chunk.to_vec(), now()).await.unwrap();
+    }
+    let dup = t.elapsed().as_secs_f64();
+    assert_eq!(out.accepted + out.duplicates, n);
+    assert_eq!(again.accepted, 0);
+
+    // Two nodes, each with its half, at once.
+    let nodes = [
+        Arc::new(schema2.open().await),
+        Arc::new(schema2.open().await),
+    ];
+    let halves: Vec<Vec<SignInFact>> = facts
+        .chunks(facts.len().div_ceil(2))
+        .map(<[_]>::to_vec)
+        .collect();
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for (node, half) in nodes.iter().zip(halves) {
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            for chunk in half.chunks(batch) {
+                node.ingest_signins(chunk.to_vec(), now()).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let two = t.elapsed().as_secs_f64();
+    // The embedded backend on the same machine, at the same moment, for a ratio.
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = mfalens_store::sqlite::SqliteStore::open(&dir.path().join("b.db"))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    for chunk in facts.chunks(batch) {
+        sqlite.ingest_signins(chunk.to_vec(), now()).await.unwrap();
+    }
+    let lite = t.elapsed().as_secs_f64();
+    let rate = |s: f64| n as f64 / s / 1000.0;
+    println!(
+        "ingest of {n} sign-ins in batches of {batch}: postgres new {:.0}k/s, all duplicates \
+         {:.0}k/s, two nodes at once {:.0}k/s; sqlite new {:.0}k/s (postgres/sqlite {:.2})",
+        rate(new),
+        rate(dup),
+        rate(two),
+        rate(lite),
+        lite / new
+    );
+}
