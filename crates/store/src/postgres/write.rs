@@ -72,7 +72,7 @@ pub async fn ingest_signins(
         }
     }
     // Sorted by key: sequential B-tree inserts, one lock order for every writer, and a
-    // binary search to match what `RETURNING` reports. Repeats inside a batch go here.
+    // binary search to match what `RETURNING` reports. Repeats inside a batch are dropped.
     live.sort_unstable_by(|a, b| (&a.tenant_id, &a.id).cmp(&(&b.tenant_id, &b.id)));
     live.dedup_by(|a, b| a.tenant_id == b.tenant_id && a.id == b.id);
     let candidates = (batch.len() as u64) - out.expired;
@@ -99,6 +99,7 @@ async fn write_signins(client: &mut Client, live: &[&SignInFact]) -> Result<u64,
     let values: Vec<FactValues<'_>> = live.iter().map(|f| FactValues::new(f)).collect();
     let tx = client.transaction().await?;
     let inserted = if values.len() < COPY_THRESHOLD {
+        // `unnest` yields the (sorted) arrays in order, so rows are inserted in key order.
         let mut arrays = FactArrays::default();
         for v in &values {
             arrays.push(v);
