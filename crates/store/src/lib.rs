@@ -2,9 +2,10 @@
 //! rows, SQL and driver errors to itself. The backend is chosen once, from the database URL.
 
 mod api;
+pub mod postgres;
 pub mod sqlite;
 pub mod testsuite;
 mod url;
 
 pub use api::*;
-pub use url::{DatabaseUrl, open};
+pub use url::{DatabaseUrl, migrate, open};

@@ -470,9 +470,13 @@ pub async fn concurrent_overlapping_ingests_count_once(s: Fixture) {
 
 /// Expands to one `#[tokio::test]` per suite case; `$make` is an async expression giving a
 /// fresh `Fixture`.
+///
+/// `store_suite!(optional: $make)` is for backends that need an outside server: there `$make`
+/// gives `Option<(Fixture, Guard)>`. `None` skips the case (the maker says why); the guard,
+/// of any type, lives until the case ends and its `Drop` may clean up (drop a test schema).
 #[macro_export]
 macro_rules! store_suite {
-    ($make:expr) => {
+    (optional: $make:expr) => {
         $crate::store_suite!(@cases $make;
             ingest_counts_each_event_once,
             expired_events_are_skipped_not_stored,
@@ -485,11 +489,16 @@ macro_rules! store_suite {
             concurrent_overlapping_ingests_count_once,
         );
     };
+    ($make:expr) => {
+        $crate::store_suite!(optional: async { Some(($make.await, ())) });
+    };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let store = $make.await;
+                let Some((store, _guard)) = $make.await else {
+                    return;
+                };
                 $crate::testsuite::$case(store).await;
             }
         )+

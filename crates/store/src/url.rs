@@ -75,9 +75,21 @@ fn redact_password(u: &str) -> String {
 pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(crate::sqlite::SqliteStore::open(path).await?)),
-        DatabaseUrl::Postgres(_) => Err(StoreError::BadUrl(
-            "PostgreSQL support is not built yet".into(),
-        )),
+        DatabaseUrl::Postgres(url) => {
+            Ok(Arc::new(crate::postgres::PostgresStore::open(url).await?))
+        }
+    }
+}
+
+/// Brings the schema of the database a URL names up to date without serving anything (for a
+/// `mfalens migrate` step); returns the schema version now in force. Refuses a newer schema.
+pub async fn migrate(url: &DatabaseUrl) -> Result<i64, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            drop(crate::sqlite::SqliteStore::open(path).await?);
+            Ok(crate::sqlite::schema_version())
+        }
+        DatabaseUrl::Postgres(url) => Ok(crate::postgres::migrate(url).await?.to),
     }
 }
 
