@@ -468,6 +468,115 @@ pub async fn concurrent_overlapping_ingests_count_once(s: Fixture) {
     assert_eq!(sum, distinct as u64);
 }
 
+/// PostgreSQL test support: a schema of one test's own on `MFALENS_TEST_POSTGRES_URL`.
+/// Unset, tests skip with a message, except under `CI`, where a missing or unreachable
+/// database fails them.
+pub mod pg {
+    use crate::postgres::PostgresStore;
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    pub const URL_VAR: &str = "MFALENS_TEST_POSTGRES_URL";
+
+    pub fn in_ci() -> bool {
+        std::env::var("CI")
+            .is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+    }
+
+    /// The server to test against, or `None` (after saying so) when the tests should skip.
+    pub fn base_url() -> Option<String> {
+        match std::env::var(URL_VAR) {
+            Ok(u) if !u.trim().is_empty() => Some(u.trim().to_string()),
+            _ if in_ci() => panic!(
+                "{URL_VAR} is not set, and CI is: the PostgreSQL store tests must run in CI \
+                 (e.g. {URL_VAR}=postgres://postgres@127.0.0.1:5432/test)"
+            ),
+            _ => {
+                eprintln!(
+                    "SKIPPED: PostgreSQL store test; set {URL_VAR}=postgres://USER@HOST:PORT/DB to run it"
+                );
+                None
+            }
+        }
+    }
+
+    pub async fn admin(base: &str) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                let cause = std::error::Error::source(&e)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                panic!("cannot reach PostgreSQL at ${URL_VAR}: {e}{cause}")
+            });
+        tokio::spawn(conn);
+        client
+    }
+
+    /// A schema of one test's own, dropped (with everything in it) when the guard is dropped.
+    pub struct TestSchema {
+        pub base: String,
+        pub name: String,
+    }
+
+    impl TestSchema {
+        pub async fn create() -> Option<TestSchema> {
+            static SEQ: AtomicU64 = AtomicU64::new(0);
+            let base = base_url()?;
+            let random = RandomState::new()
+                .hash_one((std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+            let name = format!("mfalens_test_{random:016x}");
+            admin(&base)
+                .await
+                .batch_execute(&format!("CREATE SCHEMA {name}"))
+                .await
+                .unwrap_or_else(|e| panic!("cannot create schema {name}: {e}"));
+            Some(TestSchema { base, name })
+        }
+
+        /// The base URL with this schema first on the search path.
+        pub fn url(&self) -> String {
+            let sep = if self.base.contains('?') { '&' } else { '?' };
+            format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
+        }
+
+        pub async fn open(&self) -> PostgresStore {
+            PostgresStore::open(&self.url())
+                .await
+                .unwrap_or_else(|e| panic!("cannot open the store in {}: {e}", self.name))
+        }
+    }
+
+    impl Drop for TestSchema {
+        fn drop(&mut self) {
+            // Drop cannot await: a thread of its own with a small runtime does the clean-up. (The
+            // tests use the multi-thread runtime, so the stores' connection tasks, still closing on
+            // its workers, never wait on this thread.)
+            let (base, name) = (self.base.clone(), self.name.clone());
+            let done = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    let (client, conn) =
+                        tokio_postgres::connect(&base, tokio_postgres::NoTls).await?;
+                    tokio::spawn(conn);
+                    client
+                        .batch_execute(&format!(
+                            "SET lock_timeout = '20s'; DROP SCHEMA IF EXISTS {name} CASCADE"
+                        ))
+                        .await
+                })?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .join();
+            if !matches!(done, Ok(Ok(()))) {
+                eprintln!("warning: test schema {} was left behind", self.name);
+            }
+        }
+    }
+}
+
 /// Expands to one `#[tokio::test]` per suite case; `$make` is an async expression giving a
 /// fresh `Fixture`.
 ///

@@ -13,6 +13,7 @@ use mfalens_server::clock::{Clock, ManualClock, SystemClock};
 use mfalens_server::{AppState, ServerConfig};
 use mfalens_store::Store;
 use mfalens_store::sqlite::SqliteStore;
+use mfalens_store::testsuite::pg::TestSchema;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::oneshot;
 
@@ -25,6 +26,35 @@ fn key_pem() -> &'static str {
     PEM.get_or_init(|| LocalKey::generate_pem().expect("key generation"))
 }
 
+/// The backend under test: SQLite by default; PostgreSQL (a schema of the test's own on
+/// `MFALENS_TEST_POSTGRES_URL`) when `MFALENS_TEST_BACKEND=postgres`, so the same HTTP suite
+/// runs against both.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres(Arc<TestSchema>),
+}
+
+impl Db {
+    pub async fn fresh(dir: &tempfile::TempDir) -> Db {
+        if std::env::var("MFALENS_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
+            let schema = TestSchema::create()
+                .await
+                .expect("MFALENS_TEST_BACKEND=postgres needs MFALENS_TEST_POSTGRES_URL");
+            Db::Postgres(Arc::new(schema))
+        } else {
+            Db::Sqlite(dir.path().join("t.db"))
+        }
+    }
+
+    pub async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Db::Sqlite(path) => Arc::new(SqliteStore::open(path).await.expect("store")),
+            Db::Postgres(schema) => Arc::new(schema.open().await),
+        }
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -33,8 +63,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     pub dir: tempfile::TempDir,
-    /// The SQLite file this instance serves.
-    pub db_path: std::path::PathBuf,
+    /// The database this instance serves (a second instance on it is a restart).
+    pub db: Db,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -46,17 +76,13 @@ impl TestApp {
 
     pub async fn start_with(config: ServerConfig) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db_path = dir.path().join("t.db");
-        Self::start_on(dir, db_path, config).await
+        let db = Db::fresh(&dir).await;
+        Self::start_on(dir, db, config).await
     }
 
-    /// A server over an existing (or new) SQLite file: a restart when another instance used it.
-    pub async fn start_on(
-        dir: tempfile::TempDir,
-        db_path: std::path::PathBuf,
-        config: ServerConfig,
-    ) -> TestApp {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_path).await.expect("store"));
+    /// A server over an existing (or new) database: a restart when another instance used it.
+    pub async fn start_on(dir: tempfile::TempDir, db: Db, config: ServerConfig) -> TestApp {
+        let store = db.open().await;
         let key = Arc::new(LocalKey::from_pem(key_pem()).expect("key"));
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let verifier = Verifier::new(
@@ -91,7 +117,7 @@ impl TestApp {
             clock,
             state,
             dir,
-            db_path,
+            db,
             shutdown: Some(tx),
             server: Some(server),
         }

@@ -527,7 +527,7 @@ async fn evidence_survives_a_restart() {
     assert_eq!(stored.len(), 1, "stored by the time the server has stopped");
     let second = TestApp::start_on(
         tempfile::tempdir().unwrap(),
-        first.db_path.clone(),
+        first.db.clone(),
         ServerConfig::default(),
     )
     .await;
