@@ -198,6 +198,15 @@ pub trait Store: Send + Sync + 'static {
     /// Records one piece of non-MFA evidence (an API call made with a non-MFA token).
     async fn record_non_mfa(&self, obs: NonMfaObservation) -> Result<(), StoreError>;
 
+    /// Records many observations atomically, as if `record_non_mfa` were called for each
+    /// (backends override it with one transaction).
+    async fn record_non_mfa_batch(&self, batch: Vec<NonMfaObservation>) -> Result<(), StoreError> {
+        for obs in batch {
+            self.record_non_mfa(obs).await?;
+        }
+        Ok(())
+    }
+
     /// One row per principal of `tenant` whose latest evidence is at or after `since`,
     /// newest first, at most `limit`.
     async fn non_mfa_principals(

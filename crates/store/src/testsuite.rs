@@ -401,6 +401,38 @@ pub async fn non_mfa_principals_latest_first_per_tenant(s: Fixture) {
     assert_eq!(p1.first, now() - Duration::days(2));
 }
 
+pub async fn a_batch_of_observations_equals_them_one_by_one(s: Fixture) {
+    let obs = |user: &str, hours: i64| NonMfaObservation {
+        tenant_id: T1.into(),
+        object_id: user.into(),
+        upn: Some(format!("{user}@contoso.example")),
+        source: NonMfaSource::ApiCall,
+        app_id: "client".into(),
+        app_display_name: None,
+        at: now() - Duration::hours(hours),
+    };
+    // Repeats of one principal inside the batch, and a row that already exists.
+    s.record_non_mfa(obs("p1", 30)).await.unwrap();
+    s.record_non_mfa_batch(vec![obs("p1", 5), obs("p2", 2), obs("p1", 9), obs("p1", 1)])
+        .await
+        .unwrap();
+    s.record_non_mfa_batch(vec![]).await.unwrap();
+    let ev = s
+        .non_mfa_evidence(T1, now() - Duration::days(7))
+        .await
+        .unwrap();
+    let p1 = ev.iter().find(|e| e.object_id == "p1").unwrap();
+    assert_eq!(p1.count, 4);
+    assert_eq!(p1.first, now() - Duration::hours(30));
+    assert_eq!(p1.last, now() - Duration::hours(1));
+    let list = s
+        .non_mfa_principals(T1, now() - Duration::days(7), 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = list.iter().map(|p| p.object_id.as_str()).collect();
+    assert_eq!(ids, vec!["p1", "p2"]);
+}
+
 pub async fn prune_drops_what_fell_out_of_retention(s: Fixture) {
     let t = now() - Duration::days(29);
     s.ingest_signins(
@@ -594,6 +626,7 @@ macro_rules! store_suite {
             patches_change_only_what_they_name,
             list_users_filters_and_pages,
             non_mfa_principals_latest_first_per_tenant,
+            a_batch_of_observations_equals_them_one_by_one,
             prune_drops_what_fell_out_of_retention,
             concurrent_overlapping_ingests_count_once,
         );

@@ -84,31 +84,39 @@ pub fn api_call(p: &Principal, at: DateTime<Utc>) -> NonMfaObservation {
     }
 }
 
+/// Writes what is queued in one transaction per drain (one disk sync for many calls), and
+/// answers each flush once everything queued before it is stored.
 async fn write_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>) {
-    let mut batch = Vec::with_capacity(DRAIN_MAX);
-    while rx.recv_many(&mut batch, DRAIN_MAX).await > 0 {
-        for msg in batch.drain(..) {
+    let mut msgs = Vec::with_capacity(DRAIN_MAX);
+    let mut pending = Vec::with_capacity(DRAIN_MAX);
+    while rx.recv_many(&mut msgs, DRAIN_MAX).await > 0 {
+        for msg in msgs.drain(..) {
             match msg {
-                Msg::Observe(obs) => write(store.as_ref(), obs).await,
+                Msg::Observe(obs) => pending.push(obs),
                 Msg::Flush(done) => {
+                    write(store.as_ref(), std::mem::take(&mut pending)).await;
                     let _ = done.send(());
                 }
             }
         }
+        write(store.as_ref(), std::mem::take(&mut pending)).await;
     }
 }
 
-async fn write(store: &dyn Store, obs: NonMfaObservation) {
+async fn write(store: &dyn Store, batch: Vec<NonMfaObservation>) {
+    if batch.is_empty() {
+        return;
+    }
     // One retry: a passing failure (a busy database) should not cost evidence.
     for attempt in 1..=2 {
-        match store.record_non_mfa(obs.clone()).await {
+        match store.record_non_mfa_batch(batch.clone()).await {
             Ok(()) => return,
             Err(e) if attempt == 1 => {
                 tracing::warn!(error = %e, "recording non-MFA evidence failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => {
-                tracing::error!(error = %e, tenant = %obs.tenant_id, "non-MFA evidence lost");
+                tracing::error!(error = %e, observations = batch.len(), "non-MFA evidence lost");
             }
         }
     }

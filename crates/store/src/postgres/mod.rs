@@ -416,6 +416,18 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn record_non_mfa_batch(&self, batch: Vec<NonMfaObservation>) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        write::EvidenceArrays::observations(&batch)
+            .upsert(&client)
+            .await
+            .map_err(pg_err)?;
+        Ok(())
+    }
+
     async fn non_mfa_principals(
         &self,
         tenant: &str,

@@ -262,6 +262,36 @@ impl<'a> EvidenceArrays<'a> {
         self.last.push(e.last);
     }
 
+    /// Many observations, summed per (tenant, principal, source, application) and sorted by
+    /// that key: one upsert may touch a row only once, and concurrent writers lock in order.
+    pub fn observations(obs: &'a [mfalens_core::principal::NonMfaObservation]) -> Self {
+        let mut per_key: std::collections::BTreeMap<(&str, &str, i16, &str), EvidenceAdd<'a>> =
+            std::collections::BTreeMap::new();
+        for o in obs {
+            let at = mfalens_core::time::to_nanos(o.at);
+            let e = per_key
+                .entry((&o.tenant_id, &o.object_id, o.source.code(), &o.app_id))
+                .or_insert(EvidenceAdd {
+                    upn: None,
+                    app_name: None,
+                    count: 0,
+                    first: at,
+                    last: at,
+                });
+            e.upn = e.upn.or(o.upn.as_deref());
+            e.app_name = e.app_name.or(o.app_display_name.as_deref());
+            e.count += 1;
+            e.first = e.first.min(at);
+            e.last = e.last.max(at);
+        }
+        let mut rows = EvidenceArrays::default();
+        for ((tenant, object, source, app), e) in &per_key {
+            let source = NonMfaSource::from_code(*source).unwrap_or(NonMfaSource::ApiCall);
+            rows.push(tenant, object, source, app, e);
+        }
+        rows
+    }
+
     /// One observation, as `record_non_mfa` stores it.
     pub fn single(
         tenant: &'a str,

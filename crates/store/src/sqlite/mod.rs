@@ -498,6 +498,32 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn record_non_mfa_batch(&self, batch: Vec<NonMfaObservation>) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.write(move |c| {
+            let tx = c.transaction().map_err(db_err)?;
+            for obs in &batch {
+                let at = to_nanos(obs.at);
+                upsert_evidence(
+                    &tx,
+                    &obs.tenant_id,
+                    &obs.object_id,
+                    obs.source,
+                    &obs.app_id,
+                    obs.upn.as_deref(),
+                    obs.app_display_name.as_deref(),
+                    1,
+                    at,
+                    at,
+                )?;
+            }
+            tx.commit().map_err(db_err)
+        })
+        .await
+    }
+
     async fn non_mfa_principals(
         &self,
         tenant: &str,
