@@ -79,6 +79,7 @@ pub async fn graph(State(st): State<AppState>, req: Request, next: Next) -> Resp
         client_request_id,
         started: st.now(),
     };
+    tracing::Span::current().record("request_id", ids.request_id.as_str());
     let mut resp = IDS.scope(ids.clone(), next.run(req)).await;
     let h = resp.headers_mut();
     set(h, "request-id", &ids.request_id);
@@ -105,6 +106,7 @@ pub async fn partner(State(st): State<AppState>, req: Request, next: Next) -> Re
         client_request_id: correlation_id,
         started: st.now(),
     };
+    tracing::Span::current().record("request_id", ids.request_id.as_str());
     let mut resp = IDS.scope(ids.clone(), next.run(req)).await;
     let h = resp.headers_mut();
     set(h, "ms-requestid", &ids.request_id);
@@ -127,6 +129,7 @@ pub async fn own(State(st): State<AppState>, req: Request, next: Next) -> Respon
         client_request_id: request_id,
         started: st.now(),
     };
+    tracing::Span::current().record("request_id", ids.request_id.as_str());
     let mut resp = IDS.scope(ids.clone(), next.run(req)).await;
     set(resp.headers_mut(), "x-request-id", &ids.request_id);
     resp

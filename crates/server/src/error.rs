@@ -73,11 +73,15 @@ impl From<AuthError> for GraphError {
 
 impl From<Denied> for GraphError {
     fn from(e: Denied) -> Self {
-        GraphError::new(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            format!("Insufficient privileges to complete the operation: {e}."),
-        )
+        match e {
+            // What Graph answers for `/me` with an app-only token.
+            Denied::MeRequiresDelegated => GraphError::bad_request(e.to_string()),
+            e => GraphError::new(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                format!("Insufficient privileges to complete the operation: {e}."),
+            ),
+        }
     }
 }
 
@@ -317,6 +321,20 @@ mod tests {
         assert_eq!(
             (s, b["error"]["code"].as_str()),
             (StatusCode::FORBIDDEN, Some("Authorization_RequestDenied"))
+        );
+        let (s, b) = body(GraphError::from(Denied::MeRequiresDelegated).into_response()).await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("BadRequest"))
+        );
+        assert_eq!(
+            b["error"]["message"],
+            "/me request is only valid with delegated authentication flow."
+        );
+        let (s, b) = body(OwnError::from(AuthError::TenantNotAllowed).into_response()).await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("InvalidAuthenticationToken"))
         );
         let (s, b) =
             body(GraphError::from(StoreError::Other("disk on fire".into())).into_response()).await;

@@ -128,7 +128,7 @@ pub fn router(state: AppState) -> Router {
                         .get::<axum::extract::MatchedPath>()
                         .map(|m| m.as_str().to_string())
                         .unwrap_or_else(|| "unmatched".into());
-                    tracing::info_span!("request", method = %req.method(), route, tenant = tracing::field::Empty)
+                    tracing::info_span!("request", method = %req.method(), route, request_id = tracing::field::Empty, tenant = tracing::field::Empty)
                 },
             ),
         )

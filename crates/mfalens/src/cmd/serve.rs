@@ -4,8 +4,10 @@ use crate::config::{DEFAULT_LISTEN, DbArgs, FileConfig, key_dir, parse_listen};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use mfalens_core::classify::ClassifyConfig;
+use mfalens_server::auth::keysource::http_client;
 use mfalens_server::auth::local::LocalKey;
-use mfalens_server::auth::verify::{Audiences, Verifier};
+use mfalens_server::auth::trust::{IssuerConfig, refresh_all};
+use mfalens_server::auth::verify::{Audiences, DEFAULT_CACHE_ENTRIES, Verifier};
 use mfalens_server::clock::{Clock, SystemClock};
 use mfalens_server::{AppState, MfaEnforcement, ServerConfig};
 use mfalens_store::{DatabaseUrl, Store};
@@ -43,6 +45,21 @@ pub struct ServiceOptions {
     /// comma-separated (default: the Partner Center portal and API apps).
     #[arg(long, env = "MFALENS_PARTNER_APP_IDS", value_delimiter = ',')]
     pub partner_app_ids: Vec<String>,
+    /// Also trust tokens of ISSUER signed by a key of the JWK set in PATH (repeatable;
+    /// `[[trusted_issuers]]` in the config file also takes JWKS URLs and OIDC discovery).
+    #[arg(
+        long,
+        value_name = "ISSUER=PATH",
+        env = "MFALENS_TRUST_JWKS",
+        value_delimiter = ','
+    )]
+    pub trust_jwks: Vec<String>,
+    /// Tolerance for token `exp`/`nbf`, in seconds (default 60).
+    #[arg(long, env = "MFALENS_CLOCK_SKEW_SECS")]
+    pub clock_skew_secs: Option<i64>,
+    /// Verified tokens remembered until they expire (default 10000; 0 disables the cache).
+    #[arg(long, env = "MFALENS_TOKEN_CACHE_ENTRIES")]
+    pub token_cache_entries: Option<usize>,
 }
 
 pub struct Service {
@@ -95,7 +112,7 @@ pub async fn build(
     };
     let dir = key_dir(&url, o.key_dir.as_deref().or(file.key_dir.as_deref()));
     let key = LocalKey::load_or_create(&dir)?;
-    let verifier = Verifier::new(vec![key.trusted_issuer()?], Audiences::default(), 60);
+    let verifier = verifier(&key, o, &file)?;
     let config = ServerConfig {
         public_base_url: o.public_url.clone().or(file.public_url.clone()),
         max_body_bytes: o
@@ -115,6 +132,45 @@ pub async fn build(
     Ok(Service { state, listen, url })
 }
 
+/// The token verifier from layered configuration: the local key, then the file's
+/// `[[trusted_issuers]]`, then `--trust-jwks` flags.
+pub fn verifier(key: &LocalKey, o: &ServiceOptions, file: &FileConfig) -> Result<Verifier> {
+    let audiences = file
+        .audiences
+        .clone()
+        .unwrap_or_default()
+        .over(&Audiences::default());
+    let skew = o.clock_skew_secs.or(file.clock_skew_secs).unwrap_or(60);
+    if !(0..=600).contains(&skew) {
+        bail!("clock_skew_secs must be between 0 and 600 seconds, not {skew}");
+    }
+    let cache = o
+        .token_cache_entries
+        .or(file.token_cache_entries)
+        .unwrap_or(DEFAULT_CACHE_ENTRIES);
+    let mut configs = file.trusted_issuers.clone().unwrap_or_default();
+    for flag in &o.trust_jwks {
+        configs.push(IssuerConfig::from_flag(flag)?);
+    }
+    let http = http_client();
+    let now = SystemClock.now().timestamp();
+    let mut issuers = vec![key.trusted_issuer()?];
+    for c in &configs {
+        if issuers.iter().any(|i| i.issuer == c.issuer) {
+            bail!(
+                "trusted issuer '{}' is configured twice (or is the local issuer); keep one entry",
+                c.issuer
+            );
+        }
+        let issuer = c.build(&audiences, &http, now)?;
+        if let Some(src) = issuer.source() {
+            tracing::info!(issuer = %c.issuer, keys = %src.location(), "trusting issuer");
+        }
+        issuers.push(issuer);
+    }
+    Ok(Verifier::new(issuers, audiences, skew).with_cache(cache))
+}
+
 pub async fn run(a: ServeArgs) -> Result<()> {
     let svc = build(&a.db, &a.opts, None).await?;
     serve(svc).await
@@ -129,8 +185,10 @@ pub async fn serve(svc: Service) -> Result<()> {
     // Tests and scripts wait for this line instead of sleeping.
     println!("mfalens listening on http://{addr}");
     let pruner = spawn_pruner(svc.state.clone());
+    let keys = spawn_key_refresher(svc.state.clone());
     mfalens_server::serve(listener, svc.state, shutdown_signal()).await?;
     pruner.abort();
+    keys.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -155,6 +213,22 @@ fn spawn_pruner(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Loads remote issuers' keys at start (so the first request need not wait) and every six
+/// hours (so keys an issuer withdrew stop being trusted); unknown `kid`s refresh on demand.
+fn spawn_key_refresher(state: AppState) -> tokio::task::JoinHandle<()> {
+    let issuers = state.verifier().issuers().to_vec();
+    tokio::spawn(async move {
+        if issuers.iter().all(|i| i.source().is_none()) {
+            return;
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
+        loop {
+            tick.tick().await;
+            refresh_all(&issuers, SystemClock.now().timestamp()).await;
+        }
+    })
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -175,4 +249,57 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verifier_takes_flags_after_the_file_and_refuses_duplicates_and_wild_skews() {
+        let key = LocalKey::from_pem(&LocalKey::generate_pem().unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let jwks = dir.path().join("keys.json");
+        std::fs::write(&jwks, key.jwks().to_string()).unwrap();
+        let flag = format!("https://idp.example/realms/a={}", jwks.display());
+        let o = ServiceOptions {
+            trust_jwks: vec![flag.clone()],
+            token_cache_entries: Some(0),
+            ..ServiceOptions::default()
+        };
+        let file: FileConfig = toml::from_str(&format!(
+            "[[trusted_issuers]]\nissuer = \"https://idp.example/realms/b\"\njwks_file = \"{}\"\n",
+            jwks.display()
+        ))
+        .unwrap();
+        let v = verifier(&key, &o, &file).unwrap();
+        let names: Vec<&str> = v.issuers().iter().map(|i| i.issuer.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                mfalens_server::auth::local::LOCAL_ISSUER,
+                "https://idp.example/realms/b",
+                "https://idp.example/realms/a"
+            ]
+        );
+        assert_eq!(v.cache().capacity(), 0);
+
+        let twice = ServiceOptions {
+            trust_jwks: vec![flag.clone(), flag],
+            ..ServiceOptions::default()
+        };
+        let e = verifier(&key, &twice, &FileConfig::default()).unwrap_err();
+        assert!(e.to_string().contains("configured twice"), "{e}");
+        let skew = ServiceOptions {
+            clock_skew_secs: Some(3600),
+            ..ServiceOptions::default()
+        };
+        assert!(verifier(&key, &skew, &FileConfig::default()).is_err());
+        let bad = ServiceOptions {
+            trust_jwks: vec!["https://idp.example/realms/c=/nonexistent.json".into()],
+            ..ServiceOptions::default()
+        };
+        let e = verifier(&key, &bad, &FileConfig::default()).unwrap_err();
+        assert!(e.to_string().contains("cannot read the JWKS file"), "{e}");
+    }
 }

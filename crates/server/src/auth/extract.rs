@@ -30,12 +30,38 @@ pub fn bearer(parts: &Parts) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// Verifies the request's token for `family` at the state's clock.
+/// Verifies the request's token for `family` at the state's clock, with the keys at hand
+/// (an unknown `kid` of a refreshable issuer starts a background refresh and fails this
+/// call). Extractors should prefer `authenticate`, which waits for that refresh.
 pub fn verify(parts: &Parts, st: &AppState, family: Family) -> Result<Principal, AuthError> {
     let token = bearer(parts)?;
-    let p = st.verifier().verify(token, family, st.now().timestamp())?;
-    tracing::Span::current().record("tenant", p.tenant_id.as_str());
-    Ok(p)
+    record(st.verifier().verify(token, family, st.now().timestamp()))
+}
+
+/// Verifies the request's token for `family`, first fetching the issuer's keys when the
+/// token names one not seen yet (rate-limited per issuer). Never logs the token.
+pub async fn authenticate(
+    parts: &Parts,
+    st: &AppState,
+    family: Family,
+) -> Result<Principal, AuthError> {
+    let token = match bearer(parts) {
+        Ok(t) => t,
+        Err(e) => return record(Err(e)),
+    };
+    let now = st.now().timestamp();
+    record(st.verifier().verify_refreshing(token, family, now).await)
+}
+
+/// Puts the caller's tenant on the request span, or logs why the token was refused.
+fn record(r: Result<Principal, AuthError>) -> Result<Principal, AuthError> {
+    match &r {
+        Ok(p) => {
+            tracing::Span::current().record("tenant", p.tenant_id.as_str());
+        }
+        Err(e) => tracing::info!(reason = %e, "bearer token refused"),
+    }
+    r
 }
 
 pub struct GraphCaller(pub Principal);
@@ -43,7 +69,7 @@ pub struct GraphCaller(pub Principal);
 impl FromRequestParts<AppState> for GraphCaller {
     type Rejection = GraphError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, GraphError> {
-        Ok(GraphCaller(verify(parts, st, Family::Graph)?))
+        Ok(GraphCaller(authenticate(parts, st, Family::Graph).await?))
     }
 }
 
@@ -52,7 +78,7 @@ pub struct IngestCaller(pub Principal);
 impl FromRequestParts<AppState> for IngestCaller {
     type Rejection = OwnError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, OwnError> {
-        Ok(IngestCaller(verify(parts, st, Family::Ingest)?))
+        Ok(IngestCaller(authenticate(parts, st, Family::Ingest).await?))
     }
 }
 
@@ -70,7 +96,7 @@ pub struct PartnerCaller<O>(pub Principal, pub PhantomData<fn() -> O>);
 impl<O: PartnerOperation> FromRequestParts<AppState> for PartnerCaller<O> {
     type Rejection = PartnerError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PartnerError> {
-        let p = verify(parts, st, Family::PartnerCenter)?;
+        let p = authenticate(parts, st, Family::PartnerCenter).await?;
         let user_without_mfa = p.is_delegated() && !p.mfa;
         if user_without_mfa {
             st.non_mfa_recorder()

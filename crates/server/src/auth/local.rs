@@ -237,15 +237,35 @@ pub fn peek_claims(token: &str) -> Option<Claims> {
 }
 
 impl LocalKey {
-    /// The local issuer as a trusted issuer, pinned to RS256.
+    /// The local issuer as a trusted issuer, pinned to RS256. Its tokens may name extra
+    /// ingest tenants (`mfalens_tenants`): whoever holds this key administers the service.
     pub fn trusted_issuer(&self) -> Result<super::verify::TrustedIssuer, KeyError> {
-        Ok(super::verify::TrustedIssuer {
-            issuer: LOCAL_ISSUER.to_string(),
-            keys: vec![super::verify::TrustedKey {
+        let mut issuer = super::verify::TrustedIssuer::fixed(
+            LOCAL_ISSUER,
+            vec![super::verify::TrustedKey {
                 kid: Some(self.kid.clone()),
                 alg: jsonwebtoken::Algorithm::RS256,
                 key: self.decoding_key().map_err(KeyError::Sign)?,
             }],
-        })
+        );
+        issuer.tenant_list_claim = true;
+        Ok(issuer)
+    }
+
+    /// The public key as SPKI PEM.
+    pub fn public_pem(&self) -> Result<String, KeyError> {
+        self.public
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Sign(e.to_string()))
+    }
+
+    /// Signs `claims` under a header of the caller's choosing (tests of hostile tokens).
+    pub fn sign_with_header<T: Serialize>(
+        &self,
+        header: &Header,
+        claims: &T,
+    ) -> Result<String, KeyError> {
+        jsonwebtoken::encode(header, claims, &self.encoding)
+            .map_err(|e| KeyError::Sign(e.to_string()))
     }
 }

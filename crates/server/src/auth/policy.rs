@@ -232,7 +232,12 @@ pub enum Target<'a> {
     Tenant,
     /// One user, by object id.
     User(&'a str),
+    /// The signed-in user through `/me`: there is none in an application token.
+    Me,
 }
+
+/// The tenant of personal Microsoft accounts; Graph refuses them for these APIs.
+pub const PERSONAL_ACCOUNTS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
@@ -244,11 +249,21 @@ pub enum Denied {
     MissingPermission(String),
     #[error("the signed-in user lacks a required directory role: one of {0}")]
     MissingRole(String),
+    #[error("/me request is only valid with delegated authentication flow.")]
+    MeRequiresDelegated,
+    #[error("personal Microsoft accounts are not supported by this API")]
+    PersonalAccount,
 }
 
 pub fn authorize(p: &Principal, op: Operation, target: Target<'_>) -> Result<(), Denied> {
     let r = rule(op);
+    if target == Target::Me && !p.is_delegated() {
+        return Err(Denied::MeRequiresDelegated);
+    }
     if p.is_delegated() {
+        if p.tenant_id.eq_ignore_ascii_case(PERSONAL_ACCOUNTS_TENANT) {
+            return Err(Denied::PersonalAccount);
+        }
         if r.delegated_scopes.is_empty() {
             return Err(Denied::DelegatedNotAllowed);
         }
@@ -427,6 +442,23 @@ mod tests {
             Err(Denied::DelegatedNotAllowed)
         );
         assert!(authorize(&app(&["MfaLens.Ingest"]), Operation::Ingest, Target::Tenant).is_ok());
+    }
+
+    #[test]
+    fn me_needs_a_user_and_personal_accounts_are_refused() {
+        let op = Operation::ReadRequirements;
+        assert_eq!(
+            authorize(&app(&["Policy.Read.All"]), op, Target::Me),
+            Err(Denied::MeRequiresDelegated)
+        );
+        assert!(authorize(&delegated(&["Policy.Read.All"], &[]), op, Target::Me).is_ok());
+        assert!(authorize(&app(&["Policy.Read.All"]), op, Target::User("someone")).is_ok());
+        let mut msa = delegated(&["Policy.Read.All"], &[]);
+        msa.tenant_id = PERSONAL_ACCOUNTS_TENANT.into();
+        assert_eq!(
+            authorize(&msa, op, Target::Me),
+            Err(Denied::PersonalAccount)
+        );
     }
 
     #[test]

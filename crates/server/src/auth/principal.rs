@@ -80,6 +80,8 @@ pub struct Claims {
     #[serde(default)]
     pub exp: i64,
     #[serde(default)]
+    pub nbf: Option<i64>,
+    #[serde(default)]
     pub mfalens_tenants: Option<Vec<String>>,
 }
 
@@ -153,5 +155,104 @@ impl Claims {
             tenants,
             expires_at: self.exp,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: serde_json::Value) -> Claims {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn idtyp_decides_first_then_scp() {
+        // Entra v2 delegated token: scp, azp, preferred_username; roles are the user's app
+        // roles and do not make it an application token.
+        let p = claims(json!({
+            "tid": "T1", "oid": "U1", "scp": "Reports.Read.All User.Read",
+            "roles": ["SomeAppRole"], "azp": "client", "preferred_username": "a@x",
+            "wids": ["4A5D8F65-41DA-4DE4-8968-E035B65339CF"], "amr": ["pwd", "mfa"], "exp": 9
+        }))
+        .into_principal()
+        .unwrap();
+        assert_eq!(
+            p.grant,
+            Grant::Delegated {
+                scopes: vec!["Reports.Read.All".into(), "User.Read".into()]
+            }
+        );
+        assert_eq!((p.tenant_id.as_str(), p.object_id.as_str()), ("t1", "u1"));
+        assert_eq!(p.upn.as_deref(), Some("a@x"));
+        assert_eq!(p.app_id.as_deref(), Some("client"));
+        assert!(p.has_directory_role("4a5d8f65-41da-4de4-8968-e035b65339cf"));
+        assert!(p.mfa);
+        assert!(
+            !p.has_app_role("SomeAppRole"),
+            "a delegated token has no app roles"
+        );
+
+        // Entra v1 application token: roles, appid, no scp, no idtyp.
+        let p = claims(json!({
+            "tid": "t", "oid": "sp", "roles": ["Reports.Read.All"], "appid": "app", "exp": 9
+        }))
+        .into_principal()
+        .unwrap();
+        assert!(!p.is_delegated());
+        assert!(p.has_app_role("reports.read.all"));
+        assert_eq!(p.app_id.as_deref(), Some("app"));
+        assert!(!p.mfa);
+
+        // idtyp=app wins over a stray scp; idtyp=user wins over a missing scp.
+        let p = claims(
+            json!({"tid": "t", "oid": "o", "idtyp": "app", "scp": "Reports.Read.All",
+                              "roles": ["Reports.Read.All"]}),
+        )
+        .into_principal()
+        .unwrap();
+        assert!(!p.is_delegated() && !p.has_scope("Reports.Read.All"));
+        let p =
+            claims(json!({"tid": "t", "oid": "o", "idtyp": "user", "roles": ["Reports.Read.All"]}))
+                .into_principal()
+                .unwrap();
+        assert_eq!(p.grant, Grant::Delegated { scopes: vec![] });
+    }
+
+    #[test]
+    fn upn_falls_back_through_preferred_username_and_unique_name() {
+        let p = claims(json!({"tid": "t", "sub": "s", "unique_name": "v1@x", "scp": "a"}))
+            .into_principal()
+            .unwrap();
+        assert_eq!(p.upn.as_deref(), Some("v1@x"));
+        assert_eq!(p.object_id, "s", "sub stands in for a missing oid");
+        let p = claims(
+            json!({"tid": "t", "oid": "o", "upn": "u@x", "preferred_username": "p@x", "scp": "a"}),
+        )
+        .into_principal()
+        .unwrap();
+        assert_eq!(p.upn.as_deref(), Some("u@x"));
+    }
+
+    #[test]
+    fn tenant_and_object_are_required_and_extra_tenants_deduplicated() {
+        assert_eq!(
+            claims(json!({"oid": "o", "scp": "a"})).into_principal(),
+            Err(ClaimsError::NoTenant)
+        );
+        assert_eq!(
+            claims(json!({"tid": " ", "oid": "o"})).into_principal(),
+            Err(ClaimsError::NoTenant)
+        );
+        assert_eq!(
+            claims(json!({"tid": "t"})).into_principal(),
+            Err(ClaimsError::NoObjectId)
+        );
+        let p = claims(json!({"tid": "A", "oid": "o", "roles": ["MfaLens.Ingest"],
+                              "mfalens_tenants": ["a", "B", "b"]}))
+        .into_principal()
+        .unwrap();
+        assert_eq!(p.tenants, vec!["a".to_string(), "b".to_string()]);
     }
 }

@@ -7,7 +7,8 @@ use mfalens_core::classify::ClassifyConfig;
 use mfalens_server::auth::local::{LocalKey, TokenSpec};
 use mfalens_server::auth::policy::Role;
 use mfalens_server::auth::verify::{
-    Audiences, GRAPH_AUDIENCES, INGEST_AUDIENCES, PARTNER_CENTER_AUDIENCES, Verifier,
+    Audiences, DEFAULT_CACHE_ENTRIES, GRAPH_AUDIENCES, INGEST_AUDIENCES, PARTNER_CENTER_AUDIENCES,
+    TrustedIssuer, Verifier,
 };
 use mfalens_server::clock::{Clock, ManualClock, SystemClock};
 use mfalens_server::{AppState, ServerConfig};
@@ -75,21 +76,42 @@ impl TestApp {
     }
 
     pub async fn start_with(config: ServerConfig) -> TestApp {
+        Self::launch(config, Vec::new(), DEFAULT_CACHE_ENTRIES).await
+    }
+
+    /// A server that trusts `extra` issuers besides its local key.
+    pub async fn start_trusting(extra: Vec<TrustedIssuer>) -> TestApp {
+        Self::launch(ServerConfig::default(), extra, DEFAULT_CACHE_ENTRIES).await
+    }
+
+    pub async fn launch(
+        config: ServerConfig,
+        extra: Vec<TrustedIssuer>,
+        cache_entries: usize,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Db::fresh(&dir).await;
-        Self::start_on(dir, db, config).await
+        Self::serve_on(dir, db, config, extra, cache_entries).await
     }
 
     /// A server over an existing (or new) database: a restart when another instance used it.
     pub async fn start_on(dir: tempfile::TempDir, db: Db, config: ServerConfig) -> TestApp {
+        Self::serve_on(dir, db, config, Vec::new(), DEFAULT_CACHE_ENTRIES).await
+    }
+
+    async fn serve_on(
+        dir: tempfile::TempDir,
+        db: Db,
+        config: ServerConfig,
+        extra: Vec<TrustedIssuer>,
+        cache_entries: usize,
+    ) -> TestApp {
         let store = db.open().await;
         let key = Arc::new(LocalKey::from_pem(key_pem()).expect("key"));
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let verifier = Verifier::new(
-            vec![key.trusted_issuer().expect("issuer")],
-            Audiences::default(),
-            60,
-        );
+        let mut issuers = vec![key.trusted_issuer().expect("issuer")];
+        issuers.extend(extra);
+        let verifier = Verifier::new(issuers, Audiences::default(), 60).with_cache(cache_entries);
         let state = AppState::new(
             store.clone(),
             Arc::new(verifier),
