@@ -14,22 +14,8 @@ use serde_json::{Value, json};
 fn mfa_failures(events: &[Value], tenant: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> u64 {
     events
         .iter()
-        .filter(|e| e["homeTenantId"] == json!(tenant) && e["isInteractive"] == json!(true))
         .filter(|e| {
-            let code = e["status"]["errorCode"].as_i64().unwrap_or(0);
-            let failed_step = e["authenticationDetails"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|s| {
-                    s["authenticationStepRequirement"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_lowercase()
-                        .contains("multi")
-                        && s["succeeded"] == json!(false)
-                });
-            code != 0 && ([500121, 50088, 50158, 500122].contains(&code) || failed_step)
+            e["homeTenantId"] == json!(tenant) && counts_toward("getMetricsForMfaSignInFailure", e)
         })
         .filter(|e| {
             let t: DateTime<Utc> = e["createdDateTime"].as_str().unwrap().parse().unwrap();

@@ -42,52 +42,6 @@ fn sdk_python() -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn code(e: &Value) -> i64 {
-    e["status"]["errorCode"].as_i64().unwrap_or(0)
-}
-
-/// Each metric's rule, restated over the raw JSON independently of the classifier.
-fn counts_toward(function: &str, e: &Value) -> bool {
-    let ok = code(e) == 0;
-    let interactive = e["isInteractive"] == json!(true);
-    match function {
-        "getMetricsForMfaSignInFailure" => {
-            let failed_step = e["authenticationDetails"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|s| {
-                    s["authenticationStepRequirement"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_lowercase()
-                        .contains("multi")
-                        && s["succeeded"] == json!(false)
-                });
-            interactive && !ok && ([500121, 50088, 50158, 500122].contains(&code(e)) || failed_step)
-        }
-        "getMetricsForMfaSignInSuccess" => {
-            interactive
-                && ok
-                && e["authenticationRequirement"]
-                    .as_str()
-                    .unwrap_or("")
-                    .eq_ignore_ascii_case("multiFactorAuthentication")
-        }
-        "getMetricsForConditionalAccessBlockedSignIn" => {
-            e["conditionalAccessStatus"] == json!("failure") || code(e) == 53003
-        }
-        "getMetricsForConditionalAccessCompliantDevicesSignInSuccess" => {
-            ok && e["deviceDetail"]["isCompliant"] == json!(true)
-        }
-        "getMetricsForConditionalAccessManagedDevicesSignInSuccess" => {
-            ok && e["deviceDetail"]["isManaged"] == json!(true)
-        }
-        "getMetricsForSamlSignInSuccess" => ok && e["authenticationProtocol"] == json!("saml20"),
-        other => panic!("unknown function {other}"),
-    }
-}
-
 fn zulu(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

@@ -2,6 +2,7 @@
 //! JSON page, gzip allowed. One request is one atomic batch: acknowledged once durable.
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::auth::extract::IngestCaller;
 use crate::auth::policy::{Operation, Target, authorize};
 use crate::error::OwnError;
@@ -12,7 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use mfalens_core::ingest::{Rejection, TenantScope, parse_signin, parse_user};
-use mfalens_core::records::{ReadError, read_records};
+use mfalens_core::records::{Item, Position, ReadError, read_records};
 use mfalens_store::{IngestOutcome, UpsertOutcome};
 use serde::Serialize;
 use std::io::Read;
@@ -116,26 +117,40 @@ fn document_error(e: ReadError) -> OwnError {
     )
 }
 
-async fn signins(
-    State(st): State<AppState>,
-    IngestCaller(p): IngestCaller,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+/// What both uploads share: the body checked and read, every record parsed with `parse`
+/// (refusals collected), and the strict rule applied — all before anything is written.
+struct Upload<T> {
+    records: Vec<T>,
+    rejected: Rejections,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+async fn parse_upload<T>(
+    st: &AppState,
+    p: &Principal,
+    q: Option<String>,
+    headers: &HeaderMap,
     body: Body,
-) -> Result<Json<SignInReport>, OwnError> {
-    authorize(&p, Operation::Ingest, Target::Tenant)?;
+    parse: impl Fn(
+        Position,
+        Item<'_>,
+        &TenantScope,
+        chrono::DateTime<chrono::Utc>,
+    ) -> Result<T, Rejection>,
+) -> Result<Upload<T>, OwnError> {
+    authorize(p, Operation::Ingest, Target::Tenant)?;
     let opts = options(q)?;
-    let bytes = read_body(&headers, body, st.config().max_body_bytes).await?;
+    let bytes = read_body(headers, body, st.config().max_body_bytes).await?;
     let now = st.now();
     let scope = TenantScope {
         default_tenant: Some(p.tenant_id.clone()),
         allowed: Some(p.tenants.clone()),
     };
-    let mut facts = Vec::new();
+    let mut records = Vec::new();
     let mut rejected = Rejections::default();
     read_records(&bytes[..], &mut |pos, item| {
-        match parse_signin(pos, item, &scope, st.classify(), now) {
-            Ok(f) => facts.push(f),
+        match parse(pos, item, &scope, now) {
+            Ok(r) => records.push(r),
             Err(r) => rejected.push(r),
         }
         Ok(())
@@ -144,20 +159,38 @@ async fn signins(
     if opts.strict && rejected.total > 0 {
         return Err(rejected.strict_failure());
     }
-    let outcome = st.store().ingest_signins(facts, now).await?;
+    Ok(Upload {
+        records,
+        rejected,
+        now,
+    })
+}
+
+async fn signins(
+    State(st): State<AppState>,
+    IngestCaller(p): IngestCaller,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<SignInReport>, OwnError> {
+    let up = parse_upload(&st, &p, q, &headers, body, |pos, item, scope, now| {
+        parse_signin(pos, item, scope, st.classify(), now)
+    })
+    .await?;
+    let outcome = st.store().ingest_signins(up.records, up.now).await?;
     tracing::info!(
         tenant = %p.tenant_id,
         accepted = outcome.accepted,
         duplicates = outcome.duplicates,
         expired = outcome.expired,
-        rejected = rejected.total,
+        rejected = up.rejected.total,
         "sign-ins ingested"
     );
     Ok(Json(SignInReport {
         outcome,
-        rejected: rejected.total,
-        errors_truncated: rejected.truncated(),
-        errors: rejected.listed,
+        rejected: up.rejected.total,
+        errors_truncated: up.rejected.truncated(),
+        errors: up.rejected.listed,
     }))
 }
 
@@ -168,34 +201,20 @@ async fn users(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<UserReport>, OwnError> {
-    authorize(&p, Operation::Ingest, Target::Tenant)?;
-    let opts = options(q)?;
-    let bytes = read_body(&headers, body, st.config().max_body_bytes).await?;
-    let now = st.now();
-    let scope = TenantScope {
-        default_tenant: Some(p.tenant_id.clone()),
-        allowed: Some(p.tenants.clone()),
-    };
-    let mut users = Vec::new();
-    let mut rejected = Rejections::default();
-    read_records(&bytes[..], &mut |pos, item| {
-        match parse_user(pos, item, &scope, now) {
-            Ok(u) => users.push(u),
-            Err(r) => rejected.push(r),
-        }
-        Ok(())
-    })
-    .map_err(document_error)?;
-    if opts.strict && rejected.total > 0 {
-        return Err(rejected.strict_failure());
-    }
-    let outcome = st.store().upsert_users(users).await?;
-    tracing::info!(tenant = %p.tenant_id, inserted = outcome.inserted, updated = outcome.updated, rejected = rejected.total, "users ingested");
+    let up = parse_upload(&st, &p, q, &headers, body, parse_user).await?;
+    let outcome = st.store().upsert_users(up.records).await?;
+    tracing::info!(
+        tenant = %p.tenant_id,
+        inserted = outcome.inserted,
+        updated = outcome.updated,
+        rejected = up.rejected.total,
+        "users ingested"
+    );
     Ok(Json(UserReport {
         outcome,
-        rejected: rejected.total,
-        errors_truncated: rejected.truncated(),
-        errors: rejected.listed,
+        rejected: up.rejected.total,
+        errors_truncated: up.rejected.truncated(),
+        errors: up.rejected.listed,
     }))
 }
 

@@ -3,7 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -101,4 +101,50 @@ pub fn token(db: &str, args: &[&str]) -> String {
     let (ok, out, err) = run(&all);
     assert!(ok, "{err}");
     out.lines().last().unwrap().to_string()
+}
+
+pub fn code(e: &Value) -> i64 {
+    e["status"]["errorCode"].as_i64().unwrap_or(0)
+}
+
+/// Each metric's rule, restated over the raw JSON independently of the classifier.
+pub fn counts_toward(function: &str, e: &Value) -> bool {
+    let ok = code(e) == 0;
+    let interactive = e["isInteractive"] == json!(true);
+    match function {
+        "getMetricsForMfaSignInFailure" => {
+            let failed_step = e["authenticationDetails"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| {
+                    s["authenticationStepRequirement"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_lowercase()
+                        .contains("multi")
+                        && s["succeeded"] == json!(false)
+                });
+            interactive && !ok && ([500121, 50088, 50158, 500122].contains(&code(e)) || failed_step)
+        }
+        "getMetricsForMfaSignInSuccess" => {
+            interactive
+                && ok
+                && e["authenticationRequirement"]
+                    .as_str()
+                    .unwrap_or("")
+                    .eq_ignore_ascii_case("multiFactorAuthentication")
+        }
+        "getMetricsForConditionalAccessBlockedSignIn" => {
+            e["conditionalAccessStatus"] == json!("failure") || code(e) == 53003
+        }
+        "getMetricsForConditionalAccessCompliantDevicesSignInSuccess" => {
+            ok && e["deviceDetail"]["isCompliant"] == json!(true)
+        }
+        "getMetricsForConditionalAccessManagedDevicesSignInSuccess" => {
+            ok && e["deviceDetail"]["isManaged"] == json!(true)
+        }
+        "getMetricsForSamlSignInSuccess" => ok && e["authenticationProtocol"] == json!("saml20"),
+        other => panic!("unknown function {other}"),
+    }
 }
