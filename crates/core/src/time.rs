@@ -32,8 +32,29 @@ pub fn parse_datetime(s: &str) -> Result<DateTime<Utc>, BadDateTime> {
 
 /// Graph bodies: UTC with `Z`, fractional seconds only when non-zero (trailing zeros dropped).
 pub fn graph_datetime(dt: DateTime<Utc>) -> String {
-    let base = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
-    format!("{base}{}Z", fraction(dt, 7))
+    let mut out = String::with_capacity(28);
+    write_graph_datetime(&mut out, dt);
+    out
+}
+
+/// Appends the Graph form to `out`; what long series use, without a strftime parse per value.
+pub fn write_graph_datetime(out: &mut String, dt: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    if dt.timestamp_subsec_nanos() != 0 {
+        out.push_str(&fraction(dt, 7));
+    }
+    out.push('Z');
 }
 
 /// The `innerError.date` of a Graph error: no zone, no fraction.

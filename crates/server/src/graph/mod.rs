@@ -76,7 +76,16 @@ pub struct GraphJson(pub serde_json::Value);
 
 impl IntoResponse for GraphJson {
     fn into_response(self) -> Response {
-        let mut resp = (StatusCode::OK, self.0.to_string()).into_response();
+        GraphBody(self.0.to_string()).into_response()
+    }
+}
+
+/// A Graph success body already serialised (large series are written directly).
+pub struct GraphBody(pub String);
+
+impl IntoResponse for GraphBody {
+    fn into_response(self) -> Response {
+        let mut resp = (StatusCode::OK, self.0).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(GRAPH_CONTENT_TYPE),
