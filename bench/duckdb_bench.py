@@ -37,7 +37,9 @@ def load(path, db):
     secs = time.perf_counter() - t0
     rows = con.execute("SELECT count(*) FROM signins").fetchone()[0]
     con.close()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"secs": secs, "rows": rows, "peak_rss": peak_rss(),
+                      "cpu_secs": ru.ru_utime + ru.ru_stime,
                       "threads": os.cpu_count(), "version": duckdb.__version__}))
 
 

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 pub struct Finished {
     pub secs: f64,
+    /// CPU seconds (user + system, all threads) up to the last poll before the exit.
+    pub cpu_secs: f64,
     pub peak_rss: u64,
     pub stdout: String,
 }
@@ -39,10 +41,13 @@ pub fn run(mut cmd: Command) -> Result<Finished> {
         }
         s
     });
-    let mut peak = 0;
+    let (mut peak, mut cpu) = (0, 0.0f64);
     let status = loop {
         if let Some(rss) = crate::machine::peak_rss_of(pid) {
             peak = peak.max(rss);
+        }
+        if let Some(c) = crate::machine::cpu_secs_of(&pid.to_string()) {
+            cpu = cpu.max(c);
         }
         if let Some(st) = child.try_wait()? {
             break st;
@@ -57,6 +62,7 @@ pub fn run(mut cmd: Command) -> Result<Finished> {
     }
     Ok(Finished {
         secs,
+        cpu_secs: cpu,
         peak_rss: peak,
         stdout,
     })

@@ -14,7 +14,10 @@ pub const CLIENTS: usize = 8;
 pub const EVENTS_PER_REQUEST: usize = 5_000;
 
 pub async fn run(ctx: &Ctx) -> Result<()> {
-    println!("== http-ingest: {} sign-ins, {CLIENTS} clients", ctx.http_events);
+    println!(
+        "== http-ingest: {} sign-ins, {CLIENTS} clients",
+        ctx.http_events
+    );
     let cfg = data::config(ctx.seed, ctx.events.max(ctx.http_events), ctx.data_now);
     let (file, _) = data::signin_file(&ctx.work.join("data"), &cfg)?;
     let mut bodies: Vec<bytes_body::Body> = Vec::new();
@@ -79,7 +82,15 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     let rate = events as f64 / r.secs;
     let mut s = Section::new(
         "http-ingest",
-        &["what", "events/s", "requests", "time", "request p50", "request p99", "server peak RSS"],
+        &[
+            "what",
+            "events/s",
+            "requests",
+            "time",
+            "request p50",
+            "request p99",
+            "server peak RSS",
+        ],
         &ctx.machine,
     );
     s.row(vec![

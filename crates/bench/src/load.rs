@@ -51,7 +51,9 @@ pub async fn run(conns: usize, limit: Option<Duration>, make: MakeRequest) -> Re
                 if limit.is_some_and(|l| started.elapsed() >= l) {
                     break;
                 }
-                let Some(req) = make(&client, c, i) else { break };
+                let Some(req) = make(&client, c, i) else {
+                    break;
+                };
                 i += 1;
                 let t = Instant::now();
                 let outcome = match req.send().await {

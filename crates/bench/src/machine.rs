@@ -110,6 +110,18 @@ fn peak_rss_in(status: &Path) -> Option<u64> {
         .map(|kib| kib * 1024)
 }
 
+/// CPU time (user + system) a process has used so far, in seconds, from `/proc/PID/stat`
+/// (its threads included). Clock ticks are 100 per second on Linux.
+pub fn cpu_secs_of(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 pub fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / 1048576.0)
 }

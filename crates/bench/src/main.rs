@@ -176,7 +176,8 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(dir) = o.report.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&o.report, md).with_context(|| format!("cannot write {}", o.report.display()))?;
+    std::fs::write(&o.report, md)
+        .with_context(|| format!("cannot write {}", o.report.display()))?;
     println!("wrote {}", o.report.display());
     if failures.is_empty() {
         Ok(())

@@ -18,6 +18,7 @@ pub struct ParseResult {
     pub records: u64,
     pub rejected: u64,
     pub secs: f64,
+    pub cpu_secs: f64,
     pub peak_rss: u64,
 }
 
@@ -52,6 +53,7 @@ pub fn run(path: &Path, threads: usize, now: chrono::DateTime<chrono::Utc>) -> R
         records,
         rejected,
         secs: started.elapsed().as_secs_f64(),
+        cpu_secs: crate::machine::cpu_secs_of("self").unwrap_or(0.0),
         peak_rss: crate::machine::own_peak_rss().unwrap_or(0),
     })
 }

@@ -151,7 +151,11 @@ pub fn render(dir: &Path, machine: &Machine, analysis: Option<&str>) -> Result<S
     writeln!(md, "| memory | {} |", machine.memory)?;
     writeln!(md, "| CPU | {} |", machine.cpu)?;
     writeln!(md, "| kernel | {} |", machine.kernel)?;
-    writeln!(md, "| report rendered | {} at commit `{}` |\n", machine.started, machine.commit)?;
+    writeln!(
+        md,
+        "| report rendered | {} at commit `{}` |\n",
+        machine.started, machine.commit
+    )?;
     writeln!(
         md,
         "The machine is shared (other builds and tests may run on the same two cores): every \

@@ -45,7 +45,10 @@ impl ServeChild {
                 }
                 _ => {
                     let _ = child.kill();
-                    bail!("mfalens serve exited before listening (see {})", db.with_extension("log").display());
+                    bail!(
+                        "mfalens serve exited before listening (see {})",
+                        db.with_extension("log").display()
+                    );
                 }
             }
         };
@@ -93,7 +96,8 @@ impl InProcess {
     /// Serves `store` from its own two-thread runtime, so the load generator's runtime and
     /// the server's do not share a scheduler (as two processes would not).
     pub fn start(store: Arc<dyn Store>, now: DateTime<Utc>) -> Result<InProcess> {
-        let key = Arc::new(LocalKey::from_pem(&LocalKey::generate_pem()?).map_err(anyhow::Error::msg)?);
+        let key =
+            Arc::new(LocalKey::from_pem(&LocalKey::generate_pem()?).map_err(anyhow::Error::msg)?);
         let verifier = Verifier::new(vec![key.trusted_issuer()?], Audiences::default(), 60);
         let state = AppState::new(
             store,

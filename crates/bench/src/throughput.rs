@@ -25,7 +25,10 @@ struct Endpoint {
 }
 
 pub async fn run(ctx: &Ctx) -> Result<()> {
-    println!("== throughput: {} connections, {} s each", ctx.connections, ctx.seconds);
+    println!(
+        "== throughput: {} connections, {} s each",
+        ctx.connections, ctx.seconds
+    );
     let cfg = data::config(ctx.seed, ctx.events.max(PRELOAD), ctx.data_now);
     let (file, _) = data::signin_file(&ctx.work.join("data"), &cfg)?;
     let db = ctx.work.join("throughput.db");
@@ -66,15 +69,26 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     }
     let server = ServeChild::start(&db)?;
     let tenant = &org[0];
-    let user = tenant.users.first().map(|u| u.id.clone()).unwrap_or_default();
+    let user = tenant
+        .users
+        .first()
+        .map(|u| u.id.clone())
+        .unwrap_or_default();
     let end = ctx.data_now;
     let start = end - chrono::Duration::hours(1);
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let graph = |roles: &str| {
         Some(
-            ["--audience", "graph", "--app-role", roles, "--tenant", &tenant.id]
-                .map(String::from)
-                .to_vec(),
+            [
+                "--audience",
+                "graph",
+                "--app-role",
+                roles,
+                "--tenant",
+                &tenant.id,
+            ]
+            .map(String::from)
+            .to_vec(),
         )
     };
     let endpoints = vec![
@@ -110,7 +124,11 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     "--tenant",
                     &tenant.id,
                     "--user",
-                    &tenant.users.last().map(|u| u.id.clone()).unwrap_or_default(),
+                    &tenant
+                        .users
+                        .last()
+                        .map(|u| u.id.clone())
+                        .unwrap_or_default(),
                 ]
                 .map(String::from)
                 .to_vec(),
@@ -120,7 +138,14 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     ];
     let mut s = Section::new(
         "throughput",
-        &["endpoint", "requests/s", "vs /healthz", "p50", "p99", "errors"],
+        &[
+            "endpoint",
+            "requests/s",
+            "vs /healthz",
+            "p50",
+            "p99",
+            "errors",
+        ],
         &ctx.machine,
     );
     let client = reqwest::Client::new();
@@ -128,7 +153,10 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     let mut worst: Option<(String, f64)> = None;
     for e in &endpoints {
         let token = match &e.token {
-            Some(args) => Some(mint(&db, &args.iter().map(String::as_str).collect::<Vec<_>>())?),
+            Some(args) => Some(mint(
+                &db,
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            )?),
             None => None,
         };
         let url = format!("{}{}", server.base, e.path);
@@ -156,7 +184,12 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                 None => r,
             })
         });
-        let r = load::run(ctx.connections, Some(Duration::from_secs(ctx.seconds)), make).await?;
+        let r = load::run(
+            ctx.connections,
+            Some(Duration::from_secs(ctx.seconds)),
+            make,
+        )
+        .await?;
         let rate = r.rate();
         let vs = match ceiling {
             None => {

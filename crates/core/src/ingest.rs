@@ -159,12 +159,18 @@ mod documented_examples {
         let cfg = ClassifyConfig::default();
         let scope = TenantScope::default();
         let mut facts = Vec::new();
-        read_records(&include_bytes!("../../../docs/examples/signins.ndjson")[..], &mut |p, i| {
-            facts.push(parse_signin(p, i, &scope, &cfg, now).unwrap());
-            Ok(())
-        })
+        read_records(
+            &include_bytes!("../../../docs/examples/signins.ndjson")[..],
+            &mut |p, i| {
+                facts.push(parse_signin(p, i, &scope, &cfg, now).unwrap());
+                Ok(())
+            },
+        )
         .unwrap();
-        let m: Vec<Vec<Metric>> = facts.iter().map(|f| f.facts.metrics.iter().collect()).collect();
+        let m: Vec<Vec<Metric>> = facts
+            .iter()
+            .map(|f| f.facts.metrics.iter().collect())
+            .collect();
         assert_eq!(m[0], vec![Metric::MfaSignInFailure]);
         assert_eq!(
             m[1],
@@ -178,12 +184,18 @@ mod documented_examples {
         assert!(m[2].is_empty() && facts[2].facts.partner_non_mfa);
         assert_eq!(m[3], vec![Metric::ConditionalAccessBlockedSignIn]);
         let mut users = Vec::new();
-        read_records(&include_bytes!("../../../docs/examples/users.ndjson")[..], &mut |p, i| {
-            users.push(parse_user(p, i, &scope, now).unwrap());
-            Ok(())
-        })
+        read_records(
+            &include_bytes!("../../../docs/examples/users.ndjson")[..],
+            &mut |p, i| {
+                users.push(parse_user(p, i, &scope, now).unwrap());
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!(users.len(), 2);
-        assert_eq!(users[1].per_user_mfa_state, crate::directory::PerUserMfaState::Enabled);
+        assert_eq!(
+            users[1].per_user_mfa_state,
+            crate::directory::PerUserMfaState::Enabled
+        );
     }
 }

@@ -118,7 +118,7 @@ impl Chunk {
 /// Whether `input` is NDJSON, judged from its first non-blank line (without consuming it),
 /// so it can be cut into [`Chunk`]s and parsed in parallel. `false` when the first line is
 /// not within the buffer: the sequential [`read_records`] then decides.
-pub fn is_ndjson<R: BufRead>(input: &mut R) -> std::io::Result<bool> {
+pub fn is_ndjson<R: BufRead + ?Sized>(input: &mut R) -> std::io::Result<bool> {
     let mut rest = input.fill_buf()?;
     while let Some(i) = rest.iter().position(|b| *b == b'\n') {
         let line = &rest[..i];
@@ -132,7 +132,7 @@ pub fn is_ndjson<R: BufRead>(input: &mut R) -> std::io::Result<bool> {
 
 /// Takes about `size` bytes of whole lines from NDJSON `input` (at least one line), or `None`
 /// at the end. Line numbers go on from `first_line`.
-pub fn split_lines<R: BufRead>(
+pub fn split_lines<R: BufRead + ?Sized>(
     input: &mut R,
     first_line: u64,
     size: usize,
@@ -154,7 +154,7 @@ pub fn split_lines<R: BufRead>(
     if bytes.is_empty() {
         return Ok(None);
     }
-    let newlines = bytes.iter().filter(|b| **b == b'\n').count() as u64;
+    let newlines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
     let lines = newlines + u64::from(bytes.last() != Some(&b'\n'));
     Ok(Some(Chunk {
         first_line,
@@ -168,7 +168,11 @@ pub fn read_chunk(
     chunk: &Chunk,
     sink: &mut dyn FnMut(Position, Item<'_>) -> Result<(), String>,
 ) -> Result<(), ReadError> {
-    for (i, line) in chunk.bytes.split(|b| *b == b'\n').enumerate() {
+    let (bytes, mut start) = (&chunk.bytes[..], 0);
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (i, end) in ends.enumerate() {
+        let line = &bytes[start..end];
+        start = (end + 1).min(bytes.len());
         if !is_blank(line) {
             read_line(trim(line), chunk.first_line + i as u64, sink)?;
         }
@@ -433,7 +437,8 @@ mod tests {
 
     #[test]
     fn chunks_read_like_the_sequential_reader() {
-        let input = "{\"id\":\"a\"}\n\n{\"id\":\nnot json\n{\"value\":[{\"id\":\"p\"}]}\n{\"id\":\"z\"}";
+        let input =
+            "{\"id\":\"a\"}\n\n{\"id\":\nnot json\n{\"value\":[{\"id\":\"p\"}]}\n{\"id\":\"z\"}";
         let (want, r) = collect(input);
         assert!(r.is_ok());
         for size in [1, 7, 20, 1 << 20] {
@@ -459,7 +464,10 @@ mod tests {
         }
         assert!(!is_ndjson(&mut &b"[{}]\n"[..]).unwrap());
         assert!(!is_ndjson(&mut &b"{\n \"value\": []}\n"[..]).unwrap());
-        assert!(!is_ndjson(&mut &b"{}"[..]).unwrap(), "no whole line: let the reader decide");
+        assert!(
+            !is_ndjson(&mut &b"{}"[..]).unwrap(),
+            "no whole line: let the reader decide"
+        );
     }
 
     #[test]

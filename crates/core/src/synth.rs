@@ -277,7 +277,13 @@ impl Iterator for SignIns<'_> {
 
 /// (error code, failure reason, authenticationRequirement, conditionalAccessStatus,
 /// steps as (method, requirement, succeeded)).
-type Outcome = (i64, &'static str, &'static str, &'static str, Vec<(&'static str, &'static str, bool)>);
+type Outcome = (
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str, bool)>,
+);
 
 fn signin_record(
     rng: &mut ChaCha8Rng,
@@ -297,70 +303,69 @@ fn signin_record(
     let interactive = rng.random_bool(0.6);
     let roll: f64 = rng.random();
     // Outcome mix drawn from what tenants typically see.
-    let (code, reason, requirement, ca, steps): Outcome =
-        if roll < 0.05 && user.mfa_registered {
-            (
-                500121,
-                "Authentication failed during strong authentication request.",
-                "multiFactorAuthentication",
-                "success",
-                vec![
-                    ("Password", "Primary authentication", true),
-                    (
-                        "Mobile app notification",
-                        "Multi-factor authentication",
-                        false,
-                    ),
-                ],
-            )
-        } else if roll < 0.10 {
-            (
-                50126,
-                "Error validating credentials due to invalid username or password.",
-                "singleFactorAuthentication",
-                "notApplied",
-                vec![("Password", "Primary authentication", false)],
-            )
-        } else if roll < 0.13 {
-            (
-                53003,
-                "Access has been blocked by Conditional Access policies.",
-                "singleFactorAuthentication",
-                "failure",
-                vec![("Password", "Primary authentication", true)],
-            )
-        } else if roll < 0.17 {
-            (
-                50140,
-                "This error occurred due to 'Keep me signed in' interrupt when the user was signing-in.",
-                "singleFactorAuthentication",
-                "notApplied",
-                vec![("Password", "Primary authentication", true)],
-            )
-        } else if roll < 0.60 && user.mfa_registered {
-            (
-                0,
-                "",
-                "multiFactorAuthentication",
-                "success",
-                vec![
-                    ("Password", "Primary authentication", true),
-                    (
-                        "Mobile app notification",
-                        "Multi-factor authentication",
-                        true,
-                    ),
-                ],
-            )
-        } else {
-            (
-                0,
-                "",
-                "singleFactorAuthentication",
-                "notApplied",
-                vec![("Password", "Primary authentication", true)],
-            )
-        };
+    let (code, reason, requirement, ca, steps): Outcome = if roll < 0.05 && user.mfa_registered {
+        (
+            500121,
+            "Authentication failed during strong authentication request.",
+            "multiFactorAuthentication",
+            "success",
+            vec![
+                ("Password", "Primary authentication", true),
+                (
+                    "Mobile app notification",
+                    "Multi-factor authentication",
+                    false,
+                ),
+            ],
+        )
+    } else if roll < 0.10 {
+        (
+            50126,
+            "Error validating credentials due to invalid username or password.",
+            "singleFactorAuthentication",
+            "notApplied",
+            vec![("Password", "Primary authentication", false)],
+        )
+    } else if roll < 0.13 {
+        (
+            53003,
+            "Access has been blocked by Conditional Access policies.",
+            "singleFactorAuthentication",
+            "failure",
+            vec![("Password", "Primary authentication", true)],
+        )
+    } else if roll < 0.17 {
+        (
+            50140,
+            "This error occurred due to 'Keep me signed in' interrupt when the user was signing-in.",
+            "singleFactorAuthentication",
+            "notApplied",
+            vec![("Password", "Primary authentication", true)],
+        )
+    } else if roll < 0.60 && user.mfa_registered {
+        (
+            0,
+            "",
+            "multiFactorAuthentication",
+            "success",
+            vec![
+                ("Password", "Primary authentication", true),
+                (
+                    "Mobile app notification",
+                    "Multi-factor authentication",
+                    true,
+                ),
+            ],
+        )
+    } else {
+        (
+            0,
+            "",
+            "singleFactorAuthentication",
+            "notApplied",
+            vec![("Password", "Primary authentication", true)],
+        )
+    };
     let compliant = rng.random_bool(0.55);
     let managed = compliant || rng.random_bool(0.2);
     let city = *pick(

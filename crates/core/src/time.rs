@@ -1,6 +1,6 @@
 //! Date-time reading and the three wire formats mfalens writes (Graph, Graph error, .NET).
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("'{0}' is not an ISO-8601 date-time (expected e.g. 2026-11-01T00:00:00Z)")]
@@ -32,8 +32,39 @@ pub fn parse_datetime(s: &str) -> Result<DateTime<Utc>, BadDateTime> {
 
 /// Graph bodies: UTC with `Z`, fractional seconds only when non-zero (trailing zeros dropped).
 pub fn graph_datetime(dt: DateTime<Utc>) -> String {
-    let base = dt.format("%Y-%m-%dT%H:%M:%S").to_string();
-    format!("{base}{}Z", fraction(dt, 7))
+    let mut s = String::with_capacity(28);
+    push_graph_datetime(&mut s, dt);
+    s
+}
+
+/// Appends [`graph_datetime`] to `out` without a format string: a metric series writes
+/// thousands of these per response.
+pub fn push_graph_datetime(out: &mut String, dt: DateTime<Utc>) {
+    let year = dt.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&dt.format("%Y-%m-%dT%H:%M:%S").to_string());
+    } else {
+        let two = |out: &mut String, v: u32| {
+            out.push(char::from(b'0' + (v / 10 % 10) as u8));
+            out.push(char::from(b'0' + (v % 10) as u8));
+        };
+        two(out, year as u32 / 100);
+        two(out, year as u32 % 100);
+        out.push('-');
+        two(out, dt.month());
+        out.push('-');
+        two(out, dt.day());
+        out.push('T');
+        two(out, dt.hour());
+        out.push(':');
+        two(out, dt.minute());
+        out.push(':');
+        two(out, dt.second());
+    }
+    if dt.timestamp_subsec_nanos() != 0 {
+        out.push_str(&fraction(dt, 7));
+    }
+    out.push('Z');
 }
 
 /// The `innerError.date` of a Graph error: no zone, no fraction.
@@ -110,6 +141,10 @@ mod tests {
         assert_eq!(dotnet_datetime(t), "2020-04-21T22:09:53.051");
         let whole = parse_datetime("2026-11-01T00:00:00Z").unwrap();
         assert_eq!(graph_datetime(whole), "2026-11-01T00:00:00Z");
+        let early = parse_datetime("0999-01-02T03:04:05.5Z").unwrap();
+        assert_eq!(graph_datetime(early), "0999-01-02T03:04:05.5Z");
+        let far = parse_datetime("2026-12-31T23:59:59.9999999Z").unwrap();
+        assert_eq!(graph_datetime(far), "2026-12-31T23:59:59.9999999Z");
         assert_eq!(dotnet_datetime(whole), "2026-11-01T00:00:00");
         assert_eq!(graph_error_date(t), "2020-04-21T22:09:53");
         let seven = parse_datetime("2019-03-12T16:02:15.5522137Z").unwrap();

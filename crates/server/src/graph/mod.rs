@@ -22,7 +22,17 @@ pub struct GraphJson(pub serde_json::Value);
 
 impl IntoResponse for GraphJson {
     fn into_response(self) -> Response {
-        let mut resp = (StatusCode::OK, self.0.to_string()).into_response();
+        GraphBody(self.0.to_string()).into_response()
+    }
+}
+
+/// A Graph success body already rendered as JSON text (large series are written straight
+/// to a string rather than built as a `serde_json::Value` tree first).
+pub struct GraphBody(pub String);
+
+impl IntoResponse for GraphBody {
+    fn into_response(self) -> Response {
+        let mut resp = (StatusCode::OK, self.0).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(GRAPH_CONTENT_TYPE),
