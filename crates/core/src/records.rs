@@ -65,14 +65,7 @@ pub fn read_records<R: BufRead>(
             break;
         }
     }
-    let first = trim(&line);
-    // A document spans lines: its first line is `[`, or an object left open that is a lone
-    // `{` or a page wrapper. Any other first line is NDJSON, even a broken one, so that one
-    // bad line never hides the rest of the file.
-    let is_document = first.first() == Some(&b'[')
-        || (matches!(serde_json::from_slice::<IgnoredAny>(first), Err(e) if e.is_eof())
-            && (first == b"{" || first_key_is_wrapper(first)));
-    if is_document {
+    if starts_document(trim(&line)) {
         let start_line = line_no;
         let head = std::io::Cursor::new(std::mem::take(&mut line));
         return read_document(head.chain(input), start_line, sink);
@@ -92,6 +85,99 @@ pub fn read_records<R: BufRead>(
             line_no += 1;
         }
     }
+}
+
+/// A document spans lines: its first line is `[`, or an object left open that is a lone
+/// `{` or a page wrapper. Any other first line is NDJSON, even a broken one, so that one
+/// bad line never hides the rest of the file.
+fn starts_document(first: &[u8]) -> bool {
+    first.first() == Some(&b'[')
+        || (matches!(serde_json::from_slice::<IgnoredAny>(first), Err(e) if e.is_eof())
+            && (first == b"{" || first_key_is_wrapper(first)))
+}
+
+/// Bytes per chunk handed to a parser thread: large enough to amortise the hand-off, small
+/// enough that the few in flight stay a few MB.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// A run of whole lines of an NDJSON stream, and the 1-based number of its first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub first_line: u64,
+    pub lines: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl Chunk {
+    /// The number of the line after this chunk.
+    pub fn next_line(&self) -> u64 {
+        self.first_line + self.lines
+    }
+}
+
+/// Whether `input` is NDJSON, judged from its first non-blank line (without consuming it),
+/// so it can be cut into [`Chunk`]s and parsed in parallel. `false` when the first line is
+/// not within the buffer: the sequential [`read_records`] then decides.
+pub fn is_ndjson<R: BufRead + ?Sized>(input: &mut R) -> std::io::Result<bool> {
+    let mut rest = input.fill_buf()?;
+    while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+        let line = &rest[..i];
+        if !is_blank(line) {
+            return Ok(!starts_document(trim(line)));
+        }
+        rest = &rest[i + 1..];
+    }
+    Ok(false)
+}
+
+/// Takes about `size` bytes of whole lines from NDJSON `input` (at least one line), or `None`
+/// at the end. Line numbers go on from `first_line`.
+pub fn split_lines<R: BufRead + ?Sized>(
+    input: &mut R,
+    first_line: u64,
+    size: usize,
+) -> std::io::Result<Option<Chunk>> {
+    let mut bytes = Vec::with_capacity(size + 8192);
+    while bytes.len() < size {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let take = buf.len().min(size - bytes.len());
+        bytes.extend_from_slice(&buf[..take]);
+        input.consume(take);
+    }
+    // Finish the line the cut fell into.
+    if bytes.last().is_some_and(|b| *b != b'\n') {
+        input.read_until(b'\n', &mut bytes)?;
+    }
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let newlines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+    let lines = newlines + u64::from(bytes.last() != Some(&b'\n'));
+    Ok(Some(Chunk {
+        first_line,
+        lines,
+        bytes,
+    }))
+}
+
+/// Reads the records of one NDJSON chunk exactly as [`read_records`] reads NDJSON lines.
+pub fn read_chunk(
+    chunk: &Chunk,
+    sink: &mut dyn FnMut(Position, Item<'_>) -> Result<(), String>,
+) -> Result<(), ReadError> {
+    let (bytes, mut start) = (&chunk.bytes[..], 0);
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (i, end) in ends.enumerate() {
+        let line = &bytes[start..end];
+        start = (end + 1).min(bytes.len());
+        if !is_blank(line) {
+            read_line(trim(line), chunk.first_line + i as u64, sink)?;
+        }
+    }
+    Ok(())
 }
 
 fn read_line(
@@ -347,6 +433,41 @@ mod tests {
         let (items, r) = collect("{\"id\":\n{\"id\":\"b\"}\n");
         assert!(r.is_ok());
         assert_eq!(items.len(), 2);
+    }
+
+    #[test]
+    fn chunks_read_like_the_sequential_reader() {
+        let input =
+            "{\"id\":\"a\"}\n\n{\"id\":\nnot json\n{\"value\":[{\"id\":\"p\"}]}\n{\"id\":\"z\"}";
+        let (want, r) = collect(input);
+        assert!(r.is_ok());
+        for size in [1, 7, 20, 1 << 20] {
+            let mut src = input.as_bytes();
+            assert!(is_ndjson(&mut src).unwrap());
+            let mut got = Vec::new();
+            let mut line = 1;
+            while let Some(c) = split_lines(&mut src, line, size).unwrap() {
+                line = c.next_line();
+                read_chunk(&c, &mut |p, item| {
+                    got.push((
+                        p,
+                        match item {
+                            Ok(b) => String::from_utf8_lossy(b).into_owned(),
+                            Err(e) => format!("ERR {e}"),
+                        },
+                    ));
+                    Ok(())
+                })
+                .unwrap();
+            }
+            assert_eq!(got, want, "chunk size {size}");
+        }
+        assert!(!is_ndjson(&mut &b"[{}]\n"[..]).unwrap());
+        assert!(!is_ndjson(&mut &b"{\n \"value\": []}\n"[..]).unwrap());
+        assert!(
+            !is_ndjson(&mut &b"{}"[..]).unwrap(),
+            "no whole line: let the reader decide"
+        );
     }
 
     #[test]

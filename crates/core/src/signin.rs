@@ -277,77 +277,96 @@ fn nonblank<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
 }
 
 /// Exports differ in capitalisation (`multiFactorAuthentication`, `MultifactorAuthentication`),
-/// so enum values are compared ignoring case.
+/// so enum values are compared ignoring case (without allocating: this runs per record).
 fn parse_requirement(v: Option<&str>) -> Result<AuthenticationRequirement, RecordError> {
-    match v.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("singlefactorauthentication") => {
+    match v {
+        None => Ok(AuthenticationRequirement::SingleFactorAuthentication),
+        Some(s) if s.eq_ignore_ascii_case("singleFactorAuthentication") => {
             Ok(AuthenticationRequirement::SingleFactorAuthentication)
         }
-        Some("multifactorauthentication") => {
+        Some(s) if s.eq_ignore_ascii_case("multiFactorAuthentication") => {
             Ok(AuthenticationRequirement::MultiFactorAuthentication)
         }
-        Some(_) => Err(RecordError::UnknownEnum {
+        Some(s) => Err(RecordError::UnknownEnum {
             field: "authenticationRequirement",
-            value: v.unwrap_or_default().to_string(),
+            value: s.to_string(),
             expected: "singleFactorAuthentication, multiFactorAuthentication",
         }),
     }
 }
 
 fn parse_ca_status(v: Option<&str>) -> Result<ConditionalAccessStatus, RecordError> {
-    match v.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("notapplied") => Ok(ConditionalAccessStatus::NotApplied),
-        Some("success") => Ok(ConditionalAccessStatus::Success),
-        Some("failure") => Ok(ConditionalAccessStatus::Failure),
-        Some("unknownfuturevalue") => Ok(ConditionalAccessStatus::UnknownFutureValue),
-        Some(_) => Err(RecordError::UnknownEnum {
-            field: "conditionalAccessStatus",
-            value: v.unwrap_or_default().to_string(),
-            expected: "success, failure, notApplied, unknownFutureValue",
-        }),
-    }
+    use ConditionalAccessStatus as C;
+    let Some(s) = v else {
+        return Ok(C::NotApplied);
+    };
+    [
+        ("notApplied", C::NotApplied),
+        ("success", C::Success),
+        ("failure", C::Failure),
+        ("unknownFutureValue", C::UnknownFutureValue),
+    ]
+    .into_iter()
+    .find(|(name, _)| s.eq_ignore_ascii_case(name))
+    .map(|(_, c)| c)
+    .ok_or_else(|| RecordError::UnknownEnum {
+        field: "conditionalAccessStatus",
+        value: s.to_string(),
+        expected: "success, failure, notApplied, unknownFutureValue",
+    })
 }
 
 fn parse_protocol(v: Option<&str>) -> Result<Option<AuthenticationProtocol>, RecordError> {
     use AuthenticationProtocol as P;
     let Some(s) = v else { return Ok(None) };
-    let lower = s.to_ascii_lowercase();
-    let p = match lower.as_str() {
-        "none" => P::None,
-        "oauth2" => P::OAuth2,
-        "ropc" => P::Ropc,
-        "wsfederation" => P::WsFederation,
-        "saml20" => P::Saml20,
-        "devicecode" => P::DeviceCode,
-        "authenticationtransfer" => P::AuthenticationTransfer,
-        "nativeauth" => P::NativeAuth,
-        "unknownfuturevalue" => P::UnknownFutureValue,
-        // Graph lists several implicit-flow members (implicitAccessTokenAndGetResponseMode, ...).
-        other if other.starts_with("implicit") => P::Implicit,
-        _ => {
-            return Err(RecordError::UnknownEnum {
-                field: "authenticationProtocol",
-                value: s.to_string(),
-                expected: "none, oAuth2, ropc, wsFederation, saml20, deviceCode, \
-                           authenticationTransfer, nativeAuth, implicit*, unknownFutureValue",
-            });
-        }
-    };
-    Ok(Some(p))
+    let known = [
+        ("none", P::None),
+        ("oAuth2", P::OAuth2),
+        ("ropc", P::Ropc),
+        ("wsFederation", P::WsFederation),
+        ("saml20", P::Saml20),
+        ("deviceCode", P::DeviceCode),
+        ("authenticationTransfer", P::AuthenticationTransfer),
+        ("nativeAuth", P::NativeAuth),
+        ("unknownFutureValue", P::UnknownFutureValue),
+    ];
+    if let Some((_, p)) = known.into_iter().find(|(n, _)| s.eq_ignore_ascii_case(n)) {
+        return Ok(Some(p));
+    }
+    // Graph lists several implicit-flow members (implicitAccessTokenAndGetResponseMode, ...).
+    if s.len() >= 8 && s[..8].eq_ignore_ascii_case("implicit") {
+        return Ok(Some(P::Implicit));
+    }
+    Err(RecordError::UnknownEnum {
+        field: "authenticationProtocol",
+        value: s.to_string(),
+        expected: "none, oAuth2, ropc, wsFederation, saml20, deviceCode, \
+                   authenticationTransfer, nativeAuth, implicit*, unknownFutureValue",
+    })
 }
 
 /// `authenticationStepRequirement` is free text in exports ("Primary authentication",
-/// "Multi-factor authentication", "Multifactor authentication", "MFA").
+/// "Multi-factor authentication", "Multifactor authentication", "MFA"): compared on its
+/// letters and digits, ignoring case, punctuation and spaces.
 fn step_kind(v: Option<&str>) -> StepKind {
-    let norm: String = v
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if norm.contains("multifactor") || norm == "mfa" {
+    let text = v.unwrap_or_default();
+    let normal = |c: u8| c.is_ascii_alphanumeric().then(|| c.to_ascii_lowercase());
+    let (mut stack, mut heap) = ([0u8; 64], Vec::new());
+    let norm: &[u8] = if text.len() <= stack.len() {
+        let mut n = 0;
+        for c in text.bytes().filter_map(normal) {
+            stack[n] = c;
+            n += 1;
+        }
+        &stack[..n]
+    } else {
+        heap.extend(text.bytes().filter_map(normal));
+        &heap
+    };
+    let has = |w: &[u8]| norm.windows(w.len()).any(|x| x == w);
+    if has(b"multifactor") || norm == b"mfa" {
         StepKind::MultiFactor
-    } else if norm.contains("primary") {
+    } else if has(b"primary") {
         StepKind::Primary
     } else {
         StepKind::Other

@@ -4,6 +4,7 @@ mod cmd;
 mod config;
 mod files;
 mod logging;
+mod pipeline;
 
 use clap::{Parser, Subcommand};
 
