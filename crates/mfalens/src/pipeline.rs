@@ -35,7 +35,7 @@ pub fn parse_parallel(
 ) -> Result<Rejections, ReadError> {
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(parsers * 2);
     let chunk_rx = Mutex::new(chunk_rx);
-    let filling = Mutex::new(Vec::with_capacity(batch_size));
+    let filling = Mutex::new(Vec::new());
     let stopped = AtomicBool::new(false);
     let stop_reason: Mutex<Option<String>> = Mutex::new(None);
     let stop = |reason: String| {
@@ -72,19 +72,16 @@ pub fn parse_parallel(
                                 }
                                 Ok(())
                             });
-                            let full = match filling.lock() {
-                                Ok(mut b) => {
-                                    b.append(&mut facts);
-                                    (b.len() >= batch_size).then(|| {
-                                        std::mem::replace(&mut *b, Vec::with_capacity(batch_size))
-                                    })
+                            let Ok(mut b) = filling.lock() else { break };
+                            b.append(&mut facts);
+                            if b.len() >= batch_size {
+                                // Sent while the lock is held: the other parsers wait here
+                                // instead of filling further batches, so at most three are
+                                // in memory (one written, one queued, this one).
+                                let batch = std::mem::take(&mut *b);
+                                if let Err(e) = send(batch) {
+                                    stop(e);
                                 }
-                                Err(_) => break,
-                            };
-                            if let Some(batch) = full
-                                && let Err(e) = send(batch)
-                            {
-                                stop(e);
                             }
                         }
                         bad

@@ -40,7 +40,7 @@ pub struct SqliteStore {
 
 const MAX_IDLE_READERS: usize = 8;
 /// The writer's page cache. Part of peak memory: ingest must stay under 200 MB.
-const WRITER_CACHE_KIB: i64 = 96 * 1024;
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const PAGE_SIZE: i64 = 16_384;
 /// 64 MiB of pages between automatic checkpoints.
 const CHECKPOINT_PAGES: i64 = 64 * 1024 * 1024 / PAGE_SIZE;
@@ -173,6 +173,8 @@ fn ingest_blocking(
     let mut tenants: Vec<&str> = Vec::new();
     let mut marks: Vec<u64> = Vec::with_capacity(rows.len() * 2);
     let mut evidence: HashMap<(&str, &str, &str), Evidence<'_>> = HashMap::new();
+    // (tenant, created, id, metrics) of new sign-ins that count toward a metric.
+    let mut times: Vec<(Key<'_>, i64, Key<'_>, u8)> = Vec::new();
     {
         let mut insert = tx
             .prepare_cached(
@@ -204,6 +206,9 @@ fn ingest_blocking(
                 continue;
             }
             out.accepted += 1;
+            if f.facts.metrics.0 != 0 {
+                times.push((*tenant, created, *id, f.facts.metrics.0));
+            }
             if tenants.last() != Some(&f.tenant_id.as_str()) {
                 tenants.push(&f.tenant_id);
             }
@@ -226,6 +231,22 @@ fn ingest_blocking(
                 e.3 = e.3.min(created);
                 e.4 = e.4.max(created);
             }
+        }
+    }
+    {
+        // In the time table's key order, so this pass walks it left to right too.
+        times.sort_unstable();
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO signin_times (tenant_id, created_ns, id, metrics) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db_err)?;
+        for (tenant, created, id, metrics) in &times {
+            insert.raw_bind_parameter(1, tenant).map_err(db_err)?;
+            insert.raw_bind_parameter(2, created).map_err(db_err)?;
+            insert.raw_bind_parameter(3, id).map_err(db_err)?;
+            insert.raw_bind_parameter(4, metrics).map_err(db_err)?;
+            insert.raw_execute().map_err(db_err)?;
         }
     }
     {
@@ -423,7 +444,7 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut st = c
                 .prepare_cached(
-                    "SELECT created_ns FROM signin_facts
+                    "SELECT created_ns FROM signin_times
                      WHERE tenant_id = ?1 AND created_ns >= ?2 AND created_ns < ?3
                        AND (metrics & ?4) != 0",
                 )
@@ -620,6 +641,8 @@ impl Store for SqliteStore {
             let signins = tx
                 .execute("DELETE FROM signin_facts WHERE created_ns < ?1", [cutoff])
                 .map_err(db_err)? as u64;
+            tx.execute("DELETE FROM signin_times WHERE created_ns < ?1", [cutoff])
+                .map_err(db_err)?;
             let rollup_minutes = tx
                 .execute(
                     "DELETE FROM metric_rollups WHERE minute < ?1",
