@@ -1,11 +1,17 @@
 //! Bearer token verification. The algorithm comes from the trusted key, never from the token
 //! header; signature, issuer, audience, `exp` and `nbf` (with a small skew) are all checked
 //! against the `now` passed in.
+//!
+//! A token whose signature, issuer and audience have been checked is remembered by its exact
+//! bytes: clients send the same token for an hour, and an RSA signature check costs more
+//! than the rest of a request. `exp` and `nbf` are checked again at every use.
 
 use super::principal::{Claims, ClaimsError, Principal};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The API families, each with its own accepted audiences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,7 +119,21 @@ pub struct Verifier {
     issuers: Vec<TrustedIssuer>,
     audiences: Audiences,
     leeway_secs: i64,
+    /// Verified tokens (see the module note), keyed by token and family. The trusted keys
+    /// are fixed for a `Verifier`'s life; code that ever changes them at runtime (a JWKS
+    /// refresh) must clear this too.
+    verified: Mutex<HashMap<(String, Family), Verified>>,
 }
+
+/// What a verified token still needs checked at each use.
+#[derive(Clone)]
+struct Verified {
+    principal: Principal,
+    nbf: Option<i64>,
+}
+
+/// Tokens remembered at most; the whole memory is dropped when full (a few MB at most).
+const VERIFIED_CAPACITY: usize = 4096;
 
 #[derive(serde::Deserialize)]
 struct Peek {
@@ -127,10 +147,39 @@ impl Verifier {
             issuers,
             audiences,
             leeway_secs,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn verify(&self, token: &str, family: Family, now: i64) -> Result<Principal, AuthError> {
+        let key = (token.to_string(), family);
+        let hit = self.verified.lock().ok().and_then(|m| m.get(&key).cloned());
+        let v = match hit {
+            Some(v) => v,
+            None => {
+                let v = self.verify_signed(token, family)?;
+                if let Ok(mut m) = self.verified.lock() {
+                    if m.len() >= VERIFIED_CAPACITY {
+                        m.clear();
+                    }
+                    m.insert(key, v.clone());
+                }
+                v
+            }
+        };
+        if v.principal.expires_at + self.leeway_secs <= now {
+            return Err(AuthError::Expired);
+        }
+        if let Some(nbf) = v.nbf
+            && nbf - self.leeway_secs > now
+        {
+            return Err(AuthError::NotYetValid);
+        }
+        Ok(v.principal)
+    }
+
+    /// Everything that does not depend on the time: signature, issuer, audience, claims.
+    fn verify_signed(&self, token: &str, family: Family) -> Result<Verified, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let payload = token.split('.').nth(1).ok_or(AuthError::Malformed)?;
         let peek: Peek = URL_SAFE_NO_PAD
@@ -174,16 +223,10 @@ impl Verifier {
                 _ => AuthError::Malformed,
             }
         })?;
-        let claims = data.claims;
-        if claims.exp + self.leeway_secs <= now {
-            return Err(AuthError::Expired);
-        }
-        if let Some(nbf) = nbf_of(payload)
-            && nbf - self.leeway_secs > now
-        {
-            return Err(AuthError::NotYetValid);
-        }
-        Ok(claims.into_principal()?)
+        Ok(Verified {
+            principal: data.claims.into_principal()?,
+            nbf: nbf_of(payload),
+        })
     }
 }
 
@@ -194,4 +237,55 @@ fn nbf_of(payload: &str) -> Option<i64> {
     }
     let b = URL_SAFE_NO_PAD.decode(payload).ok()?;
     serde_json::from_slice::<N>(&b).ok()?.nbf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::local::{LocalKey, TokenSpec};
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn a_remembered_token_is_still_checked_for_time_audience_and_bytes() {
+        let key = LocalKey::from_pem(&LocalKey::generate_pem().unwrap()).unwrap();
+        let v = Verifier::new(
+            vec![key.trusted_issuer().unwrap()],
+            Audiences::default(),
+            60,
+        );
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        let token = TokenSpec {
+            tenant_id: "t".into(),
+            object_id: "sp".into(),
+            app_roles: vec!["Reports.Read.All".into()],
+            audience: GRAPH_AUDIENCES[0].into(),
+            app_id: "app".into(),
+            lifetime: Duration::hours(1),
+            ..TokenSpec::default()
+        }
+        .mint(&key, t0)
+        .unwrap();
+        let now = t0.timestamp();
+        assert_eq!(v.verify(&token, Family::Graph, now).unwrap().tenant_id, "t");
+        assert_eq!(
+            v.verify(&token, Family::Graph, now + 10).unwrap().tenant_id,
+            "t"
+        );
+        assert!(matches!(
+            v.verify(&token, Family::Graph, now + 7200),
+            Err(AuthError::Expired)
+        ));
+        assert!(matches!(
+            v.verify(&token, Family::Graph, now - 3600),
+            Err(AuthError::NotYetValid)
+        ));
+        assert!(matches!(
+            v.verify(&token, Family::Ingest, now),
+            Err(AuthError::WrongAudience)
+        ));
+        let mut forged = token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(v.verify(&forged, Family::Graph, now).is_err());
+    }
 }
