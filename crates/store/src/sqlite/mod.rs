@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file in WAL mode, one writer connection used from a blocking
 //! thread, and a small pool of reader connections so queries never wait on a write.
 
+mod hours;
 mod keys;
 mod rows;
 mod schema;
@@ -250,20 +251,18 @@ fn ingest_blocking(
         }
     }
     {
-        let mut up = tx
-            .prepare_cached(
-                "INSERT INTO metric_rollups (tenant_id, metric, minute, count) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (tenant_id, metric, minute) DO UPDATE SET count = count + excluded.count",
-            )
-            .map_err(db_err)?;
+        // Sorted, the marks come grouped by (tenant, metric, hour): one row rewrite each.
         marks.sort_unstable();
-        for run in marks.chunk_by(|a, b| a == b) {
-            let m = run[0];
+        let hour_key = |m: &u64| (m >> 32, hours::hour_of((m & 0xFFFF_FFFF) as i64));
+        for group in marks.chunk_by(|a, b| hour_key(a) == hour_key(b)) {
+            let m = group[0];
             let tenant = tenants[(m >> 40) as usize];
             let metric = ((m >> 32) & 0xFF) as u8;
             let minute = (m & 0xFFFF_FFFF) as i64;
-            up.execute(params![tenant, metric, minute, run.len() as i64])
-                .map_err(db_err)?;
+            let increments = group
+                .chunk_by(|a, b| a == b)
+                .map(|run| ((run[0] & 0xFFFF_FFFF) as i64, run.len() as u32));
+            hours::add(&tx, tenant, metric, hours::hour_of(minute), increments)?;
         }
         for ((tenant, user, app), (upn, app_name, count, first, last)) in &evidence {
             upsert_evidence(
@@ -412,22 +411,8 @@ impl Store for SqliteStore {
         end_minute: i64,
     ) -> Result<Vec<(i64, u64)>, StoreError> {
         let tenant = tenant.to_string();
-        self.read(move |c| {
-            let mut st = c
-                .prepare_cached(
-                    "SELECT minute, count FROM metric_rollups
-                     WHERE tenant_id = ?1 AND metric = ?2 AND minute >= ?3 AND minute < ?4",
-                )
-                .map_err(db_err)?;
-            let rows = st
-                .query_map(
-                    params![tenant, metric.code(), first_minute, end_minute],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64)),
-                )
-                .map_err(db_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-        })
-        .await
+        self.read(move |c| hours::read(c, &tenant, metric.code(), first_minute, end_minute))
+            .await
     }
 
     async fn raw_times(
@@ -643,12 +628,7 @@ impl Store for SqliteStore {
                 .map_err(db_err)? as u64;
             tx.execute("DELETE FROM signin_times WHERE created_ns < ?1", [cutoff])
                 .map_err(db_err)?;
-            let rollup_minutes = tx
-                .execute(
-                    "DELETE FROM metric_rollups WHERE minute < ?1",
-                    [cutoff_minute],
-                )
-                .map_err(db_err)? as u64;
+            let rollup_minutes = hours::prune(&tx, cutoff_minute)?;
             let evidence = tx
                 .execute("DELETE FROM non_mfa_evidence WHERE last_ns < ?1", [cutoff])
                 .map_err(db_err)? as u64;
@@ -678,7 +658,7 @@ impl Store for SqliteStore {
                     Some(_) => 1,
                     None => c
                         .query_row(
-                            "SELECT count(*) FROM (SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_rollups)",
+                            "SELECT count(*) FROM (SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_hours)",
                             [],
                             |r| r.get::<_, i64>(0),
                         )
@@ -706,7 +686,7 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut st = c
                 .prepare_cached(
-                    "SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_rollups ORDER BY 1",
+                    "SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_hours ORDER BY 1",
                 )
                 .map_err(db_err)?;
             let rows = st.query_map([], |r| r.get(0)).map_err(db_err)?;
