@@ -238,7 +238,7 @@ async fn build_store(ctx: &Ctx, path: &Path, n: u64) -> Result<Made> {
         if out.accepted != take as u64 {
             anyhow::bail!("generated facts were not all new: {out:?}");
         }
-        if done % 10_000_000 == 0 || done == n {
+        if done.is_multiple_of(10_000_000) || done == n {
             println!(
                 "  {done} events, {:.0}/s",
                 done as f64 / started.elapsed().as_secs_f64()

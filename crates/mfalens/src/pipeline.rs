@@ -35,7 +35,7 @@ pub fn parse_parallel(
 ) -> Result<Rejections, ReadError> {
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(parsers * 2);
     let chunk_rx = Mutex::new(chunk_rx);
-    let filling = Mutex::new(Vec::with_capacity(batch_size));
+    let filling = Mutex::new(Vec::new());
     let stopped = AtomicBool::new(false);
     let stop_reason: Mutex<Option<String>> = Mutex::new(None);
     let stop = |reason: String| {
@@ -72,19 +72,16 @@ pub fn parse_parallel(
                                 }
                                 Ok(())
                             });
-                            let full = match filling.lock() {
-                                Ok(mut b) => {
-                                    b.append(&mut facts);
-                                    (b.len() >= batch_size).then(|| {
-                                        std::mem::replace(&mut *b, Vec::with_capacity(batch_size))
-                                    })
+                            let Ok(mut b) = filling.lock() else { break };
+                            b.append(&mut facts);
+                            if b.len() >= batch_size {
+                                // Sent while the lock is held: the other parsers wait here
+                                // instead of filling further batches, so at most three are
+                                // in memory (one written, one queued, this one).
+                                let batch = std::mem::take(&mut *b);
+                                if let Err(e) = send(batch) {
+                                    stop(e);
                                 }
-                                Err(_) => break,
-                            };
-                            if let Some(batch) = full
-                                && let Err(e) = send(batch)
-                            {
-                                stop(e);
                             }
                         }
                         bad
@@ -154,7 +151,12 @@ mod tests {
         let parse = |p: Position, item: Item<'_>| parse_signin(p, item, &scope, &cfg, now);
         let got = Mutex::new(Vec::new());
         let send = |b: Vec<SignInFact>| {
-            assert!(b.len() <= 1000 + 2048, "batches stay near their size");
+            // A batch closes at the first chunk that takes it past its size: at most one
+            // chunk's records (each line here is over 64 bytes) beyond it.
+            assert!(
+                b.len() <= 1000 + CHUNK_BYTES / 64,
+                "batches stay near their size"
+            );
             got.lock().unwrap().extend(b.into_iter().map(|f| f.id));
             Ok(())
         };

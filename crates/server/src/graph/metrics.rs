@@ -97,8 +97,8 @@ fn render_series(base: &str, points: &[mfalens_core::series::Point]) -> String {
 mod tests {
     use super::*;
     use mfalens_core::series::Point;
-    use serde_json::json;
     use mfalens_core::time::parse_datetime;
+    use serde_json::json;
 
     #[test]
     fn the_series_body_is_the_json_it_means() {

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file in WAL mode, one writer connection used from a blocking
 //! thread, and a small pool of reader connections so queries never wait on a write.
 
+mod hours;
 mod keys;
 mod rows;
 mod schema;
@@ -40,7 +41,7 @@ pub struct SqliteStore {
 
 const MAX_IDLE_READERS: usize = 8;
 /// The writer's page cache. Part of peak memory: ingest must stay under 200 MB.
-const WRITER_CACHE_KIB: i64 = 96 * 1024;
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 const PAGE_SIZE: i64 = 16_384;
 /// 64 MiB of pages between automatic checkpoints.
 const CHECKPOINT_PAGES: i64 = 64 * 1024 * 1024 / PAGE_SIZE;
@@ -173,6 +174,8 @@ fn ingest_blocking(
     let mut tenants: Vec<&str> = Vec::new();
     let mut marks: Vec<u64> = Vec::with_capacity(rows.len() * 2);
     let mut evidence: HashMap<(&str, &str, &str), Evidence<'_>> = HashMap::new();
+    // (tenant, created, id, metrics) of new sign-ins that count toward a metric.
+    let mut times: Vec<(Key<'_>, i64, Key<'_>, u8)> = Vec::new();
     {
         let mut insert = tx
             .prepare_cached(
@@ -204,6 +207,9 @@ fn ingest_blocking(
                 continue;
             }
             out.accepted += 1;
+            if f.facts.metrics.0 != 0 {
+                times.push((*tenant, created, *id, f.facts.metrics.0));
+            }
             if tenants.last() != Some(&f.tenant_id.as_str()) {
                 tenants.push(&f.tenant_id);
             }
@@ -229,20 +235,34 @@ fn ingest_blocking(
         }
     }
     {
-        let mut up = tx
+        // In the time table's key order, so this pass walks it left to right too.
+        times.sort_unstable();
+        let mut insert = tx
             .prepare_cached(
-                "INSERT INTO metric_rollups (tenant_id, metric, minute, count) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (tenant_id, metric, minute) DO UPDATE SET count = count + excluded.count",
+                "INSERT INTO signin_times (tenant_id, created_ns, id, metrics) VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(db_err)?;
+        for (tenant, created, id, metrics) in &times {
+            insert.raw_bind_parameter(1, tenant).map_err(db_err)?;
+            insert.raw_bind_parameter(2, created).map_err(db_err)?;
+            insert.raw_bind_parameter(3, id).map_err(db_err)?;
+            insert.raw_bind_parameter(4, metrics).map_err(db_err)?;
+            insert.raw_execute().map_err(db_err)?;
+        }
+    }
+    {
+        // Sorted, the marks come grouped by (tenant, metric, hour): one row rewrite each.
         marks.sort_unstable();
-        for run in marks.chunk_by(|a, b| a == b) {
-            let m = run[0];
+        let hour_key = |m: &u64| (m >> 32, hours::hour_of((m & 0xFFFF_FFFF) as i64));
+        for group in marks.chunk_by(|a, b| hour_key(a) == hour_key(b)) {
+            let m = group[0];
             let tenant = tenants[(m >> 40) as usize];
             let metric = ((m >> 32) & 0xFF) as u8;
             let minute = (m & 0xFFFF_FFFF) as i64;
-            up.execute(params![tenant, metric, minute, run.len() as i64])
-                .map_err(db_err)?;
+            let increments = group
+                .chunk_by(|a, b| a == b)
+                .map(|run| ((run[0] & 0xFFFF_FFFF) as i64, run.len() as u32));
+            hours::add(&tx, tenant, metric, hours::hour_of(minute), increments)?;
         }
         for ((tenant, user, app), (upn, app_name, count, first, last)) in &evidence {
             upsert_evidence(
@@ -391,22 +411,8 @@ impl Store for SqliteStore {
         end_minute: i64,
     ) -> Result<Vec<(i64, u64)>, StoreError> {
         let tenant = tenant.to_string();
-        self.read(move |c| {
-            let mut st = c
-                .prepare_cached(
-                    "SELECT minute, count FROM metric_rollups
-                     WHERE tenant_id = ?1 AND metric = ?2 AND minute >= ?3 AND minute < ?4",
-                )
-                .map_err(db_err)?;
-            let rows = st
-                .query_map(
-                    params![tenant, metric.code(), first_minute, end_minute],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64)),
-                )
-                .map_err(db_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-        })
-        .await
+        self.read(move |c| hours::read(c, &tenant, metric.code(), first_minute, end_minute))
+            .await
     }
 
     async fn raw_times(
@@ -423,7 +429,7 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut st = c
                 .prepare_cached(
-                    "SELECT created_ns FROM signin_facts
+                    "SELECT created_ns FROM signin_times
                      WHERE tenant_id = ?1 AND created_ns >= ?2 AND created_ns < ?3
                        AND (metrics & ?4) != 0",
                 )
@@ -646,12 +652,9 @@ impl Store for SqliteStore {
             let signins = tx
                 .execute("DELETE FROM signin_facts WHERE created_ns < ?1", [cutoff])
                 .map_err(db_err)? as u64;
-            let rollup_minutes = tx
-                .execute(
-                    "DELETE FROM metric_rollups WHERE minute < ?1",
-                    [cutoff_minute],
-                )
-                .map_err(db_err)? as u64;
+            tx.execute("DELETE FROM signin_times WHERE created_ns < ?1", [cutoff])
+                .map_err(db_err)?;
+            let rollup_minutes = hours::prune(&tx, cutoff_minute)?;
             let evidence = tx
                 .execute("DELETE FROM non_mfa_evidence WHERE last_ns < ?1", [cutoff])
                 .map_err(db_err)? as u64;
@@ -681,7 +684,7 @@ impl Store for SqliteStore {
                     Some(_) => 1,
                     None => c
                         .query_row(
-                            "SELECT count(*) FROM (SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_rollups)",
+                            "SELECT count(*) FROM (SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_hours)",
                             [],
                             |r| r.get::<_, i64>(0),
                         )
@@ -709,7 +712,7 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut st = c
                 .prepare_cached(
-                    "SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_rollups ORDER BY 1",
+                    "SELECT tenant_id FROM users UNION SELECT tenant_id FROM metric_hours ORDER BY 1",
                 )
                 .map_err(db_err)?;
             let rows = st.query_map([], |r| r.get(0)).map_err(db_err)?;
