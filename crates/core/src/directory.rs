@@ -233,6 +233,29 @@ impl DirectoryUser {
     }
 }
 
+impl DirectoryUser {
+    /// Applies a partial sign-in preferences change; `None` leaves a property as it is.
+    pub fn apply_sign_in_preferences(
+        &mut self,
+        patch: &SignInPreferencesPatch,
+        now: DateTime<Utc>,
+    ) {
+        if let Some(v) = patch.is_system_preferred_authentication_method_enabled {
+            self.is_system_preferred_authentication_method_enabled = v;
+        }
+        if let Some(v) = patch.user_preferred_method_for_secondary_authentication {
+            self.user_preferred_method_for_secondary_authentication = v;
+        }
+        self.last_updated = now;
+    }
+
+    /// Sets per-user MFA state, `enabled` becoming `enforced` when a method is registered.
+    pub fn set_per_user_mfa_state(&mut self, requested: PerUserMfaState, now: DateTime<Utc>) {
+        self.per_user_mfa_state = effective_mfa_state(requested, self.is_mfa_registered);
+        self.last_updated = now;
+    }
+}
+
 /// Per-user MFA: a user set to `enabled` who has an MFA method registered is `enforced`
 /// (Entra moves them on their next registration or sign-in; we apply it when we learn it).
 pub fn effective_mfa_state(requested: PerUserMfaState, mfa_registered: bool) -> PerUserMfaState {

@@ -13,9 +13,7 @@ use deadpool_postgres::{
     Client, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
 };
 use mfalens_core::classify::SignInFact;
-use mfalens_core::directory::{
-    DirectoryUser, PerUserMfaState, SignInPreferencesPatch, effective_mfa_state,
-};
+use mfalens_core::directory::{DirectoryUser, PerUserMfaState, SignInPreferencesPatch};
 use mfalens_core::metric::Metric;
 use mfalens_core::principal::{NonMfaEvidence, NonMfaObservation, NonMfaPrincipal};
 use mfalens_core::time::{NANOS_PER_MINUTE, to_nanos};
@@ -349,13 +347,7 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<DirectoryUser, StoreError> {
         self.modify_user(tenant, user_id, |u| {
-            if let Some(v) = patch.is_system_preferred_authentication_method_enabled {
-                u.is_system_preferred_authentication_method_enabled = v;
-            }
-            if let Some(v) = patch.user_preferred_method_for_secondary_authentication {
-                u.user_preferred_method_for_secondary_authentication = v;
-            }
-            u.last_updated = now;
+            u.apply_sign_in_preferences(patch, now);
         })
         .await
     }
@@ -368,8 +360,7 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<DirectoryUser, StoreError> {
         self.modify_user(tenant, user_id, |u| {
-            u.per_user_mfa_state = effective_mfa_state(state, u.is_mfa_registered);
-            u.last_updated = now;
+            u.set_per_user_mfa_state(state, now);
         })
         .await
     }

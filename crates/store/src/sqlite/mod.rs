@@ -12,9 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use keys::Key;
 use mfalens_core::RETENTION_DAYS;
 use mfalens_core::classify::SignInFact;
-use mfalens_core::directory::{
-    DirectoryUser, PerUserMfaState, SignInPreferencesPatch, effective_mfa_state,
-};
+use mfalens_core::directory::{DirectoryUser, PerUserMfaState, SignInPreferencesPatch};
 use mfalens_core::metric::Metric;
 use mfalens_core::principal::{NonMfaEvidence, NonMfaObservation, NonMfaPrincipal, NonMfaSource};
 use mfalens_core::time::{from_nanos, minute_of, to_nanos};
@@ -465,13 +463,7 @@ impl Store for SqliteStore {
         let (tenant, user_id, patch) = (tenant.to_string(), user_id.to_string(), patch.clone());
         self.write(move |c| {
             modify_user(c, &tenant, &user_id, |u| {
-                if let Some(v) = patch.is_system_preferred_authentication_method_enabled {
-                    u.is_system_preferred_authentication_method_enabled = v;
-                }
-                if let Some(v) = patch.user_preferred_method_for_secondary_authentication {
-                    u.user_preferred_method_for_secondary_authentication = v;
-                }
-                u.last_updated = now;
+                u.apply_sign_in_preferences(&patch, now);
             })
         })
         .await
@@ -487,8 +479,7 @@ impl Store for SqliteStore {
         let (tenant, user_id) = (tenant.to_string(), user_id.to_string());
         self.write(move |c| {
             modify_user(c, &tenant, &user_id, |u| {
-                u.per_user_mfa_state = effective_mfa_state(state, u.is_mfa_registered);
-                u.last_updated = now;
+                u.set_per_user_mfa_state(state, now);
             })
         })
         .await
