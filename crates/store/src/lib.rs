@@ -2,6 +2,7 @@
 //! rows, SQL and driver errors to itself. The backend is chosen once, from the database URL.
 
 mod api;
+mod columns;
 pub mod postgres;
 pub mod sqlite;
 pub mod testsuite;

@@ -2,7 +2,7 @@
 //! (values written by `COPY`/parameters, domain types read back). Driver rows stop here.
 
 use super::pg_err;
-use crate::{StoreError, UserFlag};
+use crate::StoreError;
 use mfalens_core::classify::SignInFact;
 use mfalens_core::directory::{
     DefaultMfaMethodType, DirectoryUser, PerUserMfaState, UserDefaultAuthenticationMethodType,
@@ -240,19 +240,7 @@ pub fn user_from_row(r: &Row) -> Result<DirectoryUser, StoreError> {
     })
 }
 
-pub fn flag_column(f: UserFlag) -> &'static str {
-    match f {
-        UserFlag::IsAdmin => "is_admin",
-        UserFlag::IsMfaRegistered => "is_mfa_registered",
-        UserFlag::IsMfaCapable => "is_mfa_capable",
-        UserFlag::IsSsprRegistered => "is_sspr_registered",
-        UserFlag::IsSsprEnabled => "is_sspr_enabled",
-        UserFlag::IsSsprCapable => "is_sspr_capable",
-        UserFlag::IsPasswordlessCapable => "is_passwordless_capable",
-        UserFlag::IsSystemPreferredAuthenticationMethodEnabled => "system_preferred",
-        UserFlag::AccountEnabled => "account_enabled",
-    }
-}
+pub use crate::columns::flag_column;
 
 // ---------------------------------------------------------------------------------------------
 // Non-MFA evidence

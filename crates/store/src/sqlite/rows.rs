@@ -1,6 +1,6 @@
 //! Row conversion for directory users: the only place that knows the column layout.
 
-use crate::{StoreError, UserFlag};
+use crate::StoreError;
 use mfalens_core::directory::{
     DefaultMfaMethodType, DirectoryUser, PerUserMfaState, UserDefaultAuthenticationMethodType,
     UserType,
@@ -92,16 +92,4 @@ pub fn write_user(c: &Connection, u: &DirectoryUser) -> Result<bool, StoreError>
     Ok(!existed)
 }
 
-pub fn flag_column(f: UserFlag) -> &'static str {
-    match f {
-        UserFlag::IsAdmin => "is_admin",
-        UserFlag::IsMfaRegistered => "is_mfa_registered",
-        UserFlag::IsMfaCapable => "is_mfa_capable",
-        UserFlag::IsSsprRegistered => "is_sspr_registered",
-        UserFlag::IsSsprEnabled => "is_sspr_enabled",
-        UserFlag::IsSsprCapable => "is_sspr_capable",
-        UserFlag::IsPasswordlessCapable => "is_passwordless_capable",
-        UserFlag::IsSystemPreferredAuthenticationMethodEnabled => "system_preferred",
-        UserFlag::AccountEnabled => "account_enabled",
-    }
-}
+pub use crate::columns::flag_column;
